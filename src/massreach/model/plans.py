@@ -1,0 +1,150 @@
+"""Import plans: one scheduled run of a file import, its options, counts and row results."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Literal
+
+from attrs import field, frozen, validators
+
+from massreach.model.contacts import ContactDraft, ContactUpdate
+from massreach.model.fields import aware, to_tuple
+
+
+class PlanState(str, Enum):
+    """Where an import plan is: pending (waiting for its time), running, done, failed."""
+
+    pending = "pending"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+@frozen
+class DuplicatePolicy:
+    """What to do when an incoming record already exists (in the file or in storage).
+
+    - ``on_duplicate``: ``skip`` the row, or ``update`` the existing record with it.
+    - ``clear_owner``: an existing record owned by an agent is imported again with
+      its owner cleared (it becomes new, redistributable data); ``False``: such a
+      record is not imported again.
+    - ``reset_status``: an existing record already worked (follow up, failed,
+      succeeded) is reset to unprocessed; ``False``: such a record is skipped.
+    - ``other_list``: the record belongs to another list: ``skip`` it, or ``move``
+      it to this list.
+    """
+
+    on_duplicate: Literal["skip", "update"] = field(
+        default="skip", validator=validators.in_(("skip", "update"))
+    )
+    clear_owner: bool = False
+    reset_status: bool = False
+    other_list: Literal["skip", "move"] = field(
+        default="skip", validator=validators.in_(("skip", "move"))
+    )
+
+
+@frozen
+class ImportOptions:
+    """Everything a user chose for one import plan."""
+
+    kind: str = field(
+        default="bulk_send", validator=validators.in_(("bulk_send", "calling", "crm_status"))
+    )
+    encoding: str = "auto"
+    delimiter: str = "auto"
+    sheet: str | None = None
+    skip_rows: int = field(default=0, validator=validators.ge(0))
+    has_header: bool = True
+    region: str = "VN"
+    tags: tuple[str, ...] = field(default=(), converter=to_tuple)
+    mapping: tuple[tuple[str, str], ...] = field(default=(), converter=to_tuple)
+    columns: tuple[str, ...] = field(default=(), converter=to_tuple)
+    duplicates: DuplicatePolicy = field(factory=DuplicatePolicy)
+    timezone: str = "UTC"
+    batch_size: int = field(default=5000, validator=validators.ge(1))
+
+
+@frozen
+class PlanCounts:
+    """Rows of a plan by outcome; blank rows are not records and are never counted."""
+
+    total: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    duplicates: int = 0
+
+    @property
+    def success_rate(self) -> float:
+        """Succeeded rows as a fraction of all records (0.0 for an empty plan)."""
+        return self.succeeded / self.total if self.total else 0.0
+
+    def __add__(self, other: PlanCounts) -> PlanCounts:
+        return PlanCounts(
+            self.total + other.total,
+            self.succeeded + other.succeeded,
+            self.failed + other.failed,
+            self.duplicates + other.duplicates,
+        )
+
+
+@frozen
+class ImportPlan:
+    """One import of one file into one list, followed by its id."""
+
+    id: int
+    list_id: int
+    file_name: str
+    options: ImportOptions
+    state: PlanState = field(default=PlanState.pending, converter=PlanState)
+    counts: PlanCounts = field(factory=PlanCounts)
+    cursor: int = 0
+    run_at: datetime | None = field(default=None, converter=aware)
+    created_at: datetime | None = field(default=None, converter=aware)
+    started_at: datetime | None = field(default=None, converter=aware)
+    finished_at: datetime | None = field(default=None, converter=aware)
+    creator: str | None = None
+    file_format: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    mapping: tuple[tuple[str, str], ...] = field(default=(), converter=to_tuple)
+    error_code: str | None = None
+    error_message: str | None = None
+    lease_owner: str | None = None
+    lease_until: datetime | None = field(default=None, converter=aware)
+
+
+@frozen
+class RowResult:
+    """Why one row of a plan was not stored as a new or updated record.
+
+    ``outcome`` is ``failed`` (the row is wrong: ``code``, ``column`` and
+    ``message`` say why) or ``duplicate`` (the record already exists).
+    """
+
+    plan_id: int
+    row: int
+    outcome: Literal["failed", "duplicate"] = field(
+        validator=validators.in_(("failed", "duplicate"))
+    )
+    code: str
+    message: str
+    column: str | None = None
+    contact_id: int | None = None
+
+
+@frozen
+class ImportBatch:
+    """What one batch of rows does to storage, applied in one transaction.
+
+    ``cursor`` is the last file row the batch covers: a resumed run starts after it.
+    ``counts`` are this batch's counts, added to the plan's.
+    """
+
+    plan_id: int
+    inserts: tuple[ContactDraft, ...] = field(converter=to_tuple)
+    updates: tuple[ContactUpdate, ...] = field(converter=to_tuple)
+    results: tuple[RowResult, ...] = field(converter=to_tuple)
+    counts: PlanCounts
+    cursor: int

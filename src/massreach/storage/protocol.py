@@ -1,0 +1,322 @@
+"""The ``Storage`` protocol: everything massreach keeps, one backend at a time.
+
+Backends (memory, SQLite, PostgreSQL, third-party ones) implement this protocol and
+pass the conformance suite in :mod:`massreach.testing`. Rules every backend keeps:
+
+- a phone (E.164) appears at most once per list, and a stored phone never changes;
+- emails compare case-insensitively (``email.casefold()``);
+- every method that writes does so in one transaction: it happens whole or not at all;
+- methods that several workers may call at once (claims, counters, distribution)
+  are safe under concurrency: nothing is claimed, assigned or counted twice;
+- times are timezone-aware and returned in UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from massreach.core.distribution import ProcessingStatus, Scope, Share
+from massreach.model import (
+    Agent,
+    AudienceFigures,
+    Campaign,
+    Contact,
+    ContactDraft,
+    ContactList,
+    ContactQuery,
+    ContactUpdate,
+    DeliveryReport,
+    ImportBatch,
+    ImportPlan,
+    MessageOutcome,
+    MessageState,
+    OutboxMessage,
+    RowResult,
+    TaskStats,
+    Template,
+)
+from massreach.model.contacts import ListFeed
+
+#: Called by :meth:`Storage.distribute` with the number of records in scope; returns
+#: how many of them each agent gets, in order.
+SharePlanner = Callable[[int], Sequence[Share]]
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """Everything massreach stores. See the module docstring for the rules."""
+
+    url: str
+
+    def close(self) -> None:
+        """Release connections and files."""
+
+    # -- lists ---------------------------------------------------------------
+    def create_list(
+        self, name: str, *, feed: ListFeed, created_by: str | None, now: datetime
+    ) -> ContactList:
+        """Create a list; ConflictError if the name is taken."""
+
+    def get_list(self, name: str) -> ContactList | None:
+        """The list with this name, or None."""
+
+    def get_list_by_id(self, list_id: int) -> ContactList | None:
+        """The list with this id, or None."""
+
+    def lists(self) -> list[ContactList]:
+        """Every list, by id."""
+
+    # -- contacts ------------------------------------------------------------
+    def find_contacts_by_keys(
+        self, *, phones: Sequence[str], emails: Sequence[str], crm_ids: Sequence[str]
+    ) -> list[Contact]:
+        """Contacts in ANY list whose phone, email (case-insensitive) or CRM id is given.
+
+        One query per call: this is the per-batch duplicate lookup of an import.
+        """
+
+    def add_contacts(self, drafts: Sequence[ContactDraft], *, now: datetime) -> list[int]:
+        """Store new contacts at the end of their lists; returns their ids in order.
+
+        ConflictError (nothing stored) if a phone is already in the same list.
+        """
+
+    def update_contacts(self, updates: Sequence[ContactUpdate], *, now: datetime) -> None:
+        """Apply changes to stored contacts (never their phone)."""
+
+    def delete_contacts(self, contact_ids: Sequence[int]) -> int:
+        """Delete contacts; returns how many existed."""
+
+    def get_contact(self, contact_id: int) -> Contact | None:
+        """One contact by id."""
+
+    def find_contacts(
+        self, query: ContactQuery, *, limit: int | None = None, after_id: int = 0
+    ) -> list[Contact]:
+        """Contacts matching every part of ``query`` (``tags``: any of them), by id,
+        ``id > after_id``, at most ``limit``. Page with ``after_id``."""
+
+    def count_contacts(self, query: ContactQuery) -> int:
+        """How many contacts match ``query``."""
+
+    # -- import plans ----------------------------------------------------------
+    def create_plan(self, plan: ImportPlan) -> ImportPlan:
+        """Store a new plan (its ``id`` is ignored); returns it with its id."""
+
+    def get_plan(self, plan_id: int) -> ImportPlan | None:
+        """One plan by id."""
+
+    def plans(self) -> list[ImportPlan]:
+        """Every plan, newest first."""
+
+    def save_plan(self, plan: ImportPlan) -> None:
+        """Overwrite a plan's state, counts, detection results, error and lease."""
+
+    def claim_plan(
+        self, plan_id: int, *, worker: str, now: datetime, lease: timedelta
+    ) -> ImportPlan | None:
+        """Mark a pending plan, or a running one whose lease ran out, as running for
+        ``worker`` until ``now + lease``; None if another worker holds it or it is done."""
+
+    def due_plans(self, now: datetime) -> list[ImportPlan]:
+        """Pending plans whose time has come and running plans whose lease ran out."""
+
+    def delete_plan(self, plan_id: int) -> bool:
+        """Delete a plan with its row results and stored file (not the contacts)."""
+
+    def apply_import_batch(self, batch: ImportBatch, *, now: datetime) -> None:
+        """In ONE transaction: insert ``batch.inserts``, apply ``batch.updates``, store
+        ``batch.results``, add ``batch.counts`` to the plan and set its cursor.
+        A batch whose cursor is not beyond the plan's stored cursor is ignored
+        (it was already applied)."""
+
+    def row_results(
+        self, plan_id: int, *, outcome: str | None = None, after_row: int = 0, limit: int = 1000
+    ) -> list[RowResult]:
+        """Row results of a plan ordered by row, ``row > after_row``."""
+
+    def store_plan_file(self, plan_id: int, source: Path) -> None:
+        """Keep a copy of the plan's original file."""
+
+    def plan_file(self, plan_id: int) -> AbstractContextManager[Path]:
+        """A context manager giving a local path to the plan's original file.
+        NotFound if none is stored."""
+
+    def remember_mapping(self, signature: str, mapping: Sequence[tuple[str, str]]) -> None:
+        """Remember the column mapping used for a header set (by its signature)."""
+
+    def recall_mapping(self, signature: str) -> tuple[tuple[str, str], ...] | None:
+        """The mapping last used for this header set, or None."""
+
+    # -- agents and distribution ---------------------------------------------------
+    def save_agent(self, agent: Agent) -> None:
+        """Add or replace an agent."""
+
+    def agents(self, *, active_only: bool = False) -> list[Agent]:
+        """Agents by id."""
+
+    def get_agent(self, agent_id: str) -> Agent | None:
+        """One agent by id."""
+
+    def distribute(
+        self,
+        list_id: int,
+        *,
+        scope: Scope,
+        planner: SharePlanner,
+        order: str,
+        now: datetime,
+    ) -> tuple[Share, ...]:
+        """Atomically: count the list's records in ``scope`` at ``now``, ask ``planner``
+        for the shares, and give the first ``share.count`` records (in ``order``:
+        ``position`` = import order, or ``priority`` = priority descending then
+        position) to each agent in turn. Records taken back from an agent (scope
+        ``unprocessed``) lose their owner first. Concurrent calls never assign a
+        record twice. Returns the shares applied."""
+
+    def assign_matching(
+        self, query: ContactQuery, *, agent: str, limit: int | None, now: datetime
+    ) -> int:
+        """Give up to ``limit`` contacts matching ``query`` (unprocessed, not pinned
+        to another agent before their callback date), in import order, to ``agent``."""
+
+    def mark_processed(
+        self, contact_id: int, *, status: ProcessingStatus, now: datetime
+    ) -> Contact:
+        """Record the processing status an agent set on a record."""
+
+    def task_stats(self, list_id: int, *, now: datetime) -> TaskStats:
+        """total, completed (status not unprocessed), assigned, unassigned, per agent."""
+
+    # -- templates and campaigns ---------------------------------------------------
+    def save_template(self, template: Template) -> None:
+        """Add or replace a template by name."""
+
+    def get_template(self, name: str) -> Template | None:
+        """One template by name."""
+
+    def templates(self) -> list[Template]:
+        """Every template by name."""
+
+    def create_campaign(self, campaign: Campaign) -> Campaign:
+        """Store a new campaign (id ignored); ConflictError if the name is taken."""
+
+    def save_campaign(self, campaign: Campaign) -> None:
+        """Overwrite a stored campaign."""
+
+    def get_campaign(self, name: str) -> Campaign | None:
+        """One campaign by name."""
+
+    def get_campaign_by_id(self, campaign_id: int) -> Campaign | None:
+        """One campaign by id."""
+
+    def campaigns(self) -> list[Campaign]:
+        """Every campaign by id."""
+
+    def audience_figures(self, campaign: Campaign, *, channel_field: str) -> AudienceFigures:
+        """Total contacts in the campaign's source, contacts reachable (non-empty
+        ``channel_field`` and not opted out) and per tag ``reachable/total``; when
+        the campaign names tags, only contacts with one of them count as reachable
+        audience, but every tag of the source is listed."""
+
+    def audience(
+        self, campaign: Campaign, *, channel_field: str, limit: int, after_id: int = 0
+    ) -> list[Contact]:
+        """Reachable audience contacts by id (``id > after_id``), at most ``limit``."""
+
+    def expand_audience(self, campaign: Campaign, *, channel_field: str, now: datetime) -> int:
+        """Create one pending outbox message per distinct target of the reachable
+        audience (set-based, no list in memory), with the contact's variables, due at
+        ``campaign.scheduled_at or now``. A target already in the campaign's outbox
+        gets no second message. Returns how many messages were created."""
+
+    # -- outbox ---------------------------------------------------------------------
+    def claim_messages(
+        self,
+        *,
+        worker: str,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        campaign_ids: Sequence[int] | None = None,
+    ) -> list[OutboxMessage]:
+        """Claim due messages of campaigns in state ``sending``: pending or held ones
+        with ``due_at <= now`` and ``sending`` ones whose lease ran out. Claimed
+        messages become ``sending`` with ``lease_owner=worker``. Many workers may
+        call this at once; no message is claimed by two of them at the same time."""
+
+    def record_outcomes(
+        self, outcomes: Sequence[MessageOutcome], *, worker: str, now: datetime
+    ) -> int:
+        """Record what happened to claimed messages (only those ``worker`` still holds);
+        returns how many were recorded."""
+
+    def cancel_messages(self, campaign_id: int, *, now: datetime) -> int:
+        """Cancel a campaign's pending and held messages."""
+
+    def message_counts(self, campaign_id: int) -> dict[MessageState, int]:
+        """How many messages the campaign has in each state (states with none omitted)."""
+
+    def messages(
+        self,
+        campaign_id: int,
+        *,
+        states: Sequence[MessageState] | None = None,
+        after_id: int = 0,
+        limit: int = 1000,
+    ) -> list[OutboxMessage]:
+        """A campaign's messages by id."""
+
+    def next_due(self, now: datetime) -> datetime | None:
+        """When the earliest held or pending message of a sending campaign is due."""
+
+    def ingest_report(self, report: DeliveryReport, *, now: datetime) -> bool:
+        """Apply a delivery report to the message it names (forward only). A report
+        for an unknown message is kept; returns False for it."""
+
+    def unmatched_reports(self) -> list[DeliveryReport]:
+        """Reports that named no known message."""
+
+    # -- counters, rate slots, opt-outs -------------------------------------------
+    def reserve_counters(self, limits: Sequence[tuple[str, int]]) -> bool:
+        """Atomically: if every counter ``key`` is below its ``limit``, add one to each
+        and return True; otherwise change nothing and return False."""
+
+    def release_counters(self, keys: Sequence[str]) -> None:
+        """Take one back from each counter (a reserved send that did not happen)."""
+
+    def counter_values(self, keys: Sequence[str]) -> dict[str, int]:
+        """Current values (0 for unknown keys)."""
+
+    def reserve_window(
+        self, key: str, *, now: datetime, window: timedelta, limit: int
+    ) -> datetime | None:
+        """Rolling-window cap: if fewer than ``limit`` events of ``key`` lie in
+        ``(now - window, now]``, record one at ``now`` and return None; otherwise
+        return the first time one more would fit."""
+
+    def take_rate_slot(self, key: str, *, rate_per_second: float, now: datetime) -> float:
+        """Shared rate limit: book the next send slot of ``key``; returns how many
+        seconds to wait before using it (0 when it is free now)."""
+
+    def add_opt_outs(self, targets: Sequence[str], *, now: datetime) -> int:
+        """Add phones (E.164) or emails to the opt-out list; returns how many were new."""
+
+    def remove_opt_out(self, target: str) -> bool:
+        """Remove one target from the opt-out list."""
+
+    def opted_out(self, targets: Sequence[str]) -> set[str]:
+        """Which of ``targets`` are opted out (emails case-insensitively)."""
+
+
+class StorageFactory(Protocol):
+    """Opens a storage backend for a URL; registered by plugins per URL scheme."""
+
+    schemes: tuple[str, ...]
+
+    def open(self, url: str, options: Mapping[str, str]) -> Storage:
+        """Open (and migrate) the backend; StorageError with a clear message if not."""
