@@ -221,8 +221,12 @@ class SendWindow:
         return _first_instant(at, self.zone, wants)
 
     def __str__(self) -> str:
-        end = "24:00" if self.end == time(0) else self.end.strftime("%H:%M")
-        return f"{self.start.strftime('%H:%M')}-{end} {self.timezone}"
+        end = "24:00" if self.end == time(0) else _fmt(self.end)
+        return f"{_fmt(self.start)}-{end} {self.timezone}"
+
+
+def _fmt(t: time) -> str:
+    return t.strftime("%H:%M:%S" if t.second else "%H:%M")
 
 
 def _parse_time(h: str, m: str, s: str | None, text: str, *, is_end: bool) -> time:
