@@ -1,0 +1,1 @@
+"""The ``massreach`` command line: a thin client of the public Python API."""

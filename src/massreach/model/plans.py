@@ -68,12 +68,17 @@ class ImportOptions:
 
 @frozen
 class PlanCounts:
-    """Rows of a plan by outcome; blank rows are not records and are never counted."""
+    """Rows of a plan by outcome; blank rows are not records and are never counted.
+
+    ``total == succeeded + failed + duplicates``; ``updated`` is the part of
+    ``succeeded`` that updated (or moved) an existing record instead of adding one.
+    """
 
     total: int = 0
     succeeded: int = 0
     failed: int = 0
     duplicates: int = 0
+    updated: int = 0
 
     @property
     def success_rate(self) -> float:
@@ -86,6 +91,7 @@ class PlanCounts:
             self.succeeded + other.succeeded,
             self.failed + other.failed,
             self.duplicates + other.duplicates,
+            self.updated + other.updated,
         )
 
 
