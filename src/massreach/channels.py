@@ -1,0 +1,284 @@
+"""Channels: what the dispatcher hands to an SMTP account, an SMS gateway or a file.
+
+A *channel* carries outgoing messages of one kind (``"sms"`` or ``"email"``) through one
+configured account or gateway. Plugins supply channels by registering a
+:class:`ChannelFactory` for a TOML table name (``smtp``, ``sms_gateway``,
+``file_outbox`` or their own) through the ``massreach_register_channels(register)``
+hook; :meth:`ChannelRegistry.build` then turns every table of a loaded
+:class:`~massreach.config.MassreachConfig` into a ready :class:`Channel`.
+
+Contract for every channel:
+
+* ``send_batch(messages)`` returns exactly one :class:`SendResult` per message, in the
+  same order. Problems with one message (a refused recipient, a rejected number, a
+  dropped connection, a rate limit) are results, never exceptions; only programming
+  errors raise.
+* ``close()`` releases connections and threads; it may be called more than once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from attrs import field, frozen, validators
+
+from massreach.errors import ConfigError, InvalidInput
+
+if TYPE_CHECKING:
+    from massreach.config import MassreachConfig
+
+__all__ = [
+    "Channel",
+    "ChannelFactory",
+    "ChannelRegistry",
+    "OutgoingMessage",
+    "SendResult",
+    "SendStatus",
+]
+
+_log = logging.getLogger(__name__)
+
+ChannelName = Literal["sms", "email"]
+MessageKind = Literal["care", "ads"]
+
+#: Characters that may not appear in a client id (it ends up inside ``Message-ID``).
+_CLIENT_ID_FORBIDDEN = frozenset(' \t\r\n<>@"\\()[],;:')
+
+
+def _mask_target(target: str) -> str:
+    """Mask a phone number (``+84****4567``) or an email address (``j***@example.com``).
+
+    Local stand-in until ``massreach.core.masking.mask_phone`` exists.
+    """
+    if "@" in target:
+        local, _, domain = target.rpartition("@")
+        return f"{local[:1]}***@{domain}"
+    if len(target) <= 7:
+        return "*" * len(target)
+    return f"{target[:3]}{'*' * (len(target) - 7)}{target[-4:]}"
+
+
+def _check_client_id(_instance: object, _attribute: object, value: str) -> None:
+    if not value or len(value) > 200 or any(ch in _CLIENT_ID_FORBIDDEN for ch in value):
+        raise InvalidInput(
+            "a client id must be 1 to 200 characters without spaces, brackets, quotes or '@'",
+            code="message.invalid_client_id",
+            details={"client_id": value},
+        )
+    if not value.isascii() or not value.isprintable():
+        raise InvalidInput(
+            "a client id must be printable ASCII",
+            code="message.invalid_client_id",
+            details={"client_id": value},
+        )
+
+
+def _check_target(_instance: object, _attribute: object, value: str) -> None:
+    if not value or not value.strip() or "\r" in value or "\n" in value:
+        raise InvalidInput(
+            "a message needs a target phone number or email address",
+            code="message.invalid_target",
+            details={"target": _mask_target(value)},
+        )
+
+
+def _text_repr(value: str | None) -> str:
+    return "None" if value is None else f"<{len(value)} chars>"
+
+
+_optional_str = validators.optional(validators.instance_of(str))
+
+
+@frozen
+class OutgoingMessage:
+    """One message for one recipient, as the dispatcher hands it to a channel.
+
+    ``client_id`` is stable across retries (``"mr-<campaign>-<message>"``): gateways use
+    it to drop duplicates and the SMTP channel puts it into ``Message-ID``. ``account``
+    names the SMTP account or SMS gateway from the config (``None`` means
+    ``"default"``). The repr masks the target and hides the texts.
+    """
+
+    message_id: int = field(validator=validators.instance_of(int))
+    client_id: str = field(validator=[validators.instance_of(str), _check_client_id])
+    campaign_id: int = field(validator=validators.instance_of(int))
+    channel: ChannelName = field(validator=validators.in_(("sms", "email")))
+    kind: MessageKind = field(validator=validators.in_(("care", "ads")))
+    target: str = field(validator=[validators.instance_of(str), _check_target], repr=_mask_target)
+    text: str = field(validator=validators.instance_of(str), repr=_text_repr)
+    subject: str | None = field(default=None, validator=_optional_str)
+    html: str | None = field(default=None, validator=_optional_str, repr=_text_repr)
+    brandname: str | None = field(default=None, validator=_optional_str)
+    account: str | None = field(default=None, validator=_optional_str)
+    recipient_name: str | None = field(default=None, validator=_optional_str, repr=False)
+    unsubscribe: str | None = field(default=None, validator=_optional_str)
+
+    @property
+    def masked_target(self) -> str:
+        """The target fit for logs: ``+84****4567`` or ``j***@example.com``."""
+        return _mask_target(self.target)
+
+
+class SendStatus(StrEnum):
+    """What a channel knows about one message after handing it over.
+
+    ``sent``: handed over, final (email, customer-care SMS). ``accepted``: the gateway
+    took it and a delivery report follows later (advertising SMS). ``delivered``: the
+    gateway already knows it arrived. ``temporary``: try again later. ``permanent``:
+    failed for good, ``reason`` says why.
+    """
+
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    DELIVERED = "delivered"
+    TEMPORARY = "temporary"
+    PERMANENT = "permanent"
+
+
+def _check_retry_after(_instance: object, _attribute: object, value: float | None) -> None:
+    if value is not None and (not isinstance(value, int | float) or value < 0):
+        raise InvalidInput(
+            "retry_after must be a number of seconds >= 0",
+            code="message.invalid_retry_after",
+            details={"retry_after": value},
+        )
+
+
+@frozen
+class SendResult:
+    """The outcome of sending one message; ``retry_after`` is in seconds."""
+
+    message_id: int = field(validator=validators.instance_of(int))
+    status: SendStatus = field(validator=validators.instance_of(SendStatus))
+    provider_id: str | None = field(default=None, validator=_optional_str)
+    reason: str | None = field(default=None, validator=_optional_str)
+    retry_after: float | None = field(default=None, validator=_check_retry_after)
+
+    @property
+    def is_final(self) -> bool:
+        """True when nothing more will happen to the message (no retry, no report)."""
+        return self.status in (SendStatus.SENT, SendStatus.DELIVERED, SendStatus.PERMANENT)
+
+
+class Channel(Protocol):
+    """Something that sends messages of one channel through one account or gateway."""
+
+    name: str
+    kind: str
+    channel: ChannelName
+
+    def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
+        """Send ``messages``; one result per message, same order, no per-message raise."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and threads; safe to call twice."""
+        ...
+
+
+class ChannelFactory(Protocol):
+    """Builds channels from one TOML table kind (``[[smtp]]``, ``[[sms_gateway]]``...)."""
+
+    kind: str
+
+    def create(self, settings: Mapping[str, Any], env: Mapping[str, str]) -> Channel:
+        """A channel for one table; :class:`ConfigError` naming the key on bad settings."""
+        ...
+
+
+class ChannelRegistry:
+    """Channel factories by kind, filled through ``massreach_register_channels``.
+
+    The factory registered last for a kind wins, as for storage:
+    ``Hooks.channel_factories()`` lists the built-ins (``trylast``) first, so a
+    third-party plugin that registers ``smtp`` replaces the built-in SMTP channel. The
+    replaced factories stay visible in :meth:`shadowed`.
+    """
+
+    def __init__(self) -> None:
+        self._factories: dict[str, ChannelFactory] = {}
+        self._shadowed: dict[str, list[ChannelFactory]] = {}
+
+    def register(self, factory: ChannelFactory) -> None:
+        """Use ``factory`` for ``factory.kind``, replacing any earlier one."""
+        kind = factory.kind
+        if not isinstance(kind, str) or not kind:
+            raise InvalidInput(
+                "a channel factory needs a non-empty string kind",
+                code="channel.invalid_factory",
+                details={"factory": type(factory).__name__},
+            )
+        previous = self._factories.get(kind)
+        if previous is not None:
+            _log.info(
+                "channel kind %r: %s replaces %s",
+                kind,
+                type(factory).__name__,
+                type(previous).__name__,
+            )
+            self._shadowed.setdefault(kind, []).append(previous)
+        self._factories[kind] = factory
+
+    def kinds(self) -> tuple[str, ...]:
+        """The registered table kinds, in registration order."""
+        return tuple(self._factories)
+
+    def shadowed(self, kind: str) -> tuple[ChannelFactory, ...]:
+        """Factories for ``kind`` replaced by a later registration, oldest first."""
+        return tuple(self._shadowed.get(kind, ()))
+
+    def factory(self, kind: str) -> ChannelFactory:
+        """The factory for ``kind``; :class:`ConfigError` when no plugin supplies it."""
+        try:
+            return self._factories[kind]
+        except KeyError:
+            raise ConfigError(
+                f"no channel plugin handles [[{kind}]] tables "
+                f"(known: {', '.join(sorted(self._factories)) or 'none'})",
+                code="config.unknown_channel_kind",
+                details={"kind": kind, "known": sorted(self._factories)},
+            ) from None
+
+    def build(
+        self, config: MassreachConfig, env: Mapping[str, str]
+    ) -> dict[tuple[str, str], Channel]:
+        """Create every configured channel, keyed by ``(channel, name)``.
+
+        With no channel table at all, two file outbox channels named ``"default"``
+        (one for ``"sms"``, one for ``"email"``) write into ``[outbox] folder``.
+        On any error the channels created so far are closed before raising.
+        """
+        tables: list[tuple[str, int, Mapping[str, Any]]] = [
+            (kind, index, table)
+            for kind, kind_tables in config.channel_tables.items()
+            for index, table in enumerate(kind_tables)
+        ]
+        if not tables:
+            folder = config.outbox.folder
+            tables = [
+                ("file_outbox", 0, {"name": "default", "folder": folder, "channel": "sms"}),
+                ("file_outbox", 1, {"name": "default", "folder": folder, "channel": "email"}),
+            ]
+        built: dict[tuple[str, str], Channel] = {}
+        try:
+            for kind, index, table in tables:
+                channel = self.factory(kind).create(table, env)
+                key = (channel.channel, channel.name)
+                if key in built:
+                    channel.close()
+                    raise ConfigError(
+                        f"{kind}[{index}]: a {channel.channel} channel named "
+                        f"{channel.name!r} is configured twice",
+                        code="config.duplicate_channel",
+                        file=str(config.source) if config.source else None,
+                        details={"kind": kind, "index": index, "name": channel.name},
+                    )
+                built[key] = channel
+        except BaseException:
+            for channel in built.values():
+                channel.close()
+            raise
+        return built
