@@ -96,7 +96,9 @@ class ContactUpdate:
     """A change to one stored contact. ``None`` means "leave as it is".
 
     The phone is not here on purpose: a stored phone never changes. ``fields`` are
-    merged into the stored ones; ``tags`` are added to the stored ones.
+    merged into the stored ones; ``add_tags`` are added to the stored ones (in
+    order, without repeats). ``clear_owner`` is applied before ``owner``.
+    ``plan_id`` records the import plan that touched the contact last.
     """
 
     contact_id: int
@@ -108,10 +110,12 @@ class ContactUpdate:
     add_tags: tuple[str, ...] = field(default=(), converter=to_tuple)
     fields: dict[str, str] = field(factory=dict, converter=to_str_dict)
     clear_owner: bool = False
+    owner: str | None = None
     status: ProcessingStatus | None = None
     callback_at: datetime | None = field(default=None, converter=aware)
     callback_agent: str | None = None
     move_to_list: int | None = None
+    plan_id: int | None = None
 
 
 @frozen
