@@ -1,0 +1,360 @@
+"""Duplicate policies: what one batch of imported records does to a list.
+
+Pure: given the batch's records (in file order), the stored contacts that share a
+key with them (one storage lookup per batch), the target list and the policy, it
+returns the inserts, updates, duplicate rows and counts of the batch. Applying the
+same file in batches of any size gives the same result, because a record stored by
+an earlier batch of the same plan is treated exactly like one earlier in the batch.
+
+A record's key is its phone (E.164) when it has one, else its email (compared
+case-insensitively), else its CRM id. For "CRM records by CSV" plans the key is
+always the CRM id and the record must already exist in the list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import attrs
+from attrs import frozen
+
+from massreach.core.distribution import ProcessingStatus
+from massreach.core.normalize import ImportedRecord, RowFailure
+from massreach.core.phones import email_key
+from massreach.model import (
+    Contact,
+    ContactDraft,
+    ContactUpdate,
+    DuplicatePolicy,
+    ImportBatch,
+    PlanCounts,
+    RowResult,
+)
+
+Key = tuple[str, str]
+
+
+def record_key(record: ImportedRecord, kind: str) -> Key | None:
+    """The identity of an imported record (see the module docstring)."""
+    if kind == "crm_status":
+        return ("crm", record.crm_id) if record.crm_id else None
+    if record.phone:
+        return ("phone", record.phone)
+    if record.email:
+        return ("email", email_key(record.email))
+    if record.crm_id:
+        return ("crm", record.crm_id)
+    return None
+
+
+def contact_keys(contact: Contact) -> Iterable[Key]:
+    """Every key under which a stored contact can be found."""
+    if contact.phone:
+        yield ("phone", contact.phone)
+    if contact.email:
+        yield ("email", email_key(contact.email))
+    if contact.crm_id:
+        yield ("crm", contact.crm_id)
+
+
+@frozen
+class _Pending:
+    """A draft made earlier in this batch, that a later row may merge into."""
+
+    index: int
+    draft: ContactDraft
+
+
+def _status(record: ImportedRecord) -> ProcessingStatus:
+    return ProcessingStatus(record.status) if record.status else ProcessingStatus.unprocessed
+
+
+def draft_from_record(record: ImportedRecord, list_id: int, plan_id: int) -> ContactDraft:
+    """A new contact made from an imported record (a pinned callback keeps its agent)."""
+    return ContactDraft(
+        list_id=list_id,
+        phone=record.phone,
+        email=record.email,
+        name=record.name,
+        description=record.description,
+        gender=record.gender,
+        crm_id=record.crm_id,
+        tags=record.tags,
+        fields=dict(record.fields),
+        owner=record.agent,
+        status=_status(record),
+        callback_at=record.callback_at,
+        callback_agent=record.agent if record.callback_at else None,
+        plan_id=plan_id,
+    )
+
+
+def _merge_draft(draft: ContactDraft, record: ImportedRecord) -> ContactDraft:
+    """A later row of the same file merged into a draft (update mode)."""
+    fields = dict(draft.fields)
+    fields.update(record.fields)
+    tags = tuple(dict.fromkeys((*draft.tags, *record.tags)))
+    return attrs.evolve(
+        draft,
+        email=record.email or draft.email,
+        name=record.name or draft.name,
+        description=record.description or draft.description,
+        gender=record.gender or draft.gender,
+        crm_id=record.crm_id or draft.crm_id,
+        tags=tags,
+        fields=fields,
+        status=_status(record) if record.status else draft.status,
+        owner=record.agent or draft.owner,
+        callback_at=record.callback_at or draft.callback_at,
+        callback_agent=(record.agent if record.callback_at else draft.callback_agent),
+    )
+
+
+def _update_from_record(
+    contact: Contact,
+    record: ImportedRecord,
+    *,
+    clear_owner: bool,
+    reset_status: bool,
+    move_to: int | None,
+    plan_id: int,
+) -> ContactUpdate:
+    status: ProcessingStatus | None = None
+    if record.status:
+        status = _status(record)
+    elif reset_status:
+        status = ProcessingStatus.unprocessed
+    return ContactUpdate(
+        contact_id=contact.id,
+        email=record.email,
+        name=record.name,
+        description=record.description,
+        gender=record.gender,
+        crm_id=record.crm_id,
+        add_tags=record.tags,
+        fields=dict(record.fields),
+        clear_owner=clear_owner,
+        owner=record.agent,
+        status=status,
+        callback_at=record.callback_at,
+        callback_agent=record.agent if record.callback_at else None,
+        move_to_list=move_to,
+        plan_id=plan_id,
+    )
+
+
+def _as_updated(contact: Contact, change: ContactUpdate, list_id: int) -> Contact:
+    """How a stored contact looks after ``change``, for later rows of the same batch."""
+    owner = None if change.clear_owner else contact.owner
+    return attrs.evolve(
+        contact,
+        list_id=list_id,
+        plan_id=change.plan_id,
+        owner=change.owner or owner,
+        status=change.status or contact.status,
+    )
+
+
+def plan_batch(
+    *,
+    plan_id: int,
+    list_id: int,
+    kind: str,
+    policy: DuplicatePolicy,
+    items: Sequence[ImportedRecord | RowFailure],
+    existing: Sequence[Contact],
+    cursor: int,
+) -> ImportBatch:
+    """Decide what a batch does. ``items`` are the batch's non-blank rows in order."""
+    in_list: dict[Key, Contact] = {}
+    elsewhere: dict[Key, Contact] = {}
+    for contact in sorted(existing, key=lambda c: c.id):
+        target = in_list if contact.list_id == list_id else elsewhere
+        for key in contact_keys(contact):
+            target.setdefault(key, contact)
+
+    inserts: list[ContactDraft | None] = []
+    pending: dict[Key, _Pending] = {}
+    updates: dict[int, ContactUpdate] = {}
+    results: list[RowResult] = []
+    succeeded = updated = 0
+
+    def duplicate(record: ImportedRecord, code: str, message: str, contact_id: int | None) -> None:
+        results.append(
+            RowResult(
+                plan_id=plan_id,
+                row=record.row,
+                outcome="duplicate",
+                code=code,
+                message=message,
+                contact_id=contact_id,
+            )
+        )
+
+    for item in items:
+        if isinstance(item, RowFailure):
+            results.append(
+                RowResult(
+                    plan_id=plan_id,
+                    row=item.row,
+                    outcome="failed",
+                    code=item.code,
+                    message=item.message,
+                    column=item.column,
+                )
+            )
+            continue
+        record = item
+        key = record_key(record, kind)
+        if kind == "crm_status":
+            contact = in_list.get(key) if key else None
+            if contact is None:
+                results.append(
+                    RowResult(
+                        plan_id=plan_id,
+                        row=record.row,
+                        outcome="failed",
+                        code="crm.not_found",
+                        message=f"no record with CRM id {record.crm_id!r} in this list",
+                        column="crm_id",
+                    )
+                )
+                continue
+            updates[contact.id] = _merge_update(
+                updates.get(contact.id),
+                ContactUpdate(contact_id=contact.id, status=_status(record)),
+            )
+            succeeded += 1
+            updated += 1
+            continue
+        if key is None:  # normalisation guarantees a key for list imports
+            results.append(
+                RowResult(
+                    plan_id=plan_id,
+                    row=record.row,
+                    outcome="failed",
+                    code="row.missing_target",
+                    message="the row has no phone, email or CRM id",
+                )
+            )
+            continue
+        earlier = pending.get(key)
+        if earlier is not None:
+            if policy.on_duplicate == "skip":
+                duplicate(record, "duplicate.in_file", "the same record appears earlier in the file", None)
+            else:
+                merged = _merge_draft(earlier.draft, record)
+                pending[key] = _Pending(earlier.index, merged)
+                inserts[earlier.index] = merged
+                succeeded += 1
+                updated += 1
+            continue
+        stored = in_list.get(key)
+        if stored is not None:
+            same_file = stored.plan_id == plan_id
+            if policy.on_duplicate == "skip":
+                code = "duplicate.in_file" if same_file else "duplicate.exists"
+                duplicate(record, code, "the record already exists in this list", stored.id)
+                continue
+            if not same_file and stored.owner and not policy.clear_owner:
+                duplicate(
+                    record,
+                    "duplicate.owned",
+                    f"the record is assigned to agent {stored.owner}; not imported again",
+                    stored.id,
+                )
+                continue
+            if (
+                not same_file
+                and stored.status != ProcessingStatus.unprocessed
+                and not policy.reset_status
+            ):
+                duplicate(
+                    record,
+                    "duplicate.processed",
+                    f"the record was already worked ({stored.status.value}); skipped",
+                    stored.id,
+                )
+                continue
+            change = _update_from_record(
+                stored,
+                record,
+                clear_owner=bool(stored.owner) and policy.clear_owner and not same_file,
+                reset_status=policy.reset_status and not same_file,
+                move_to=None,
+                plan_id=plan_id,
+            )
+            updates[stored.id] = _merge_update(updates.get(stored.id), change)
+            in_list[key] = _as_updated(stored, change, list_id)
+            succeeded += 1
+            updated += 1
+            continue
+        other = elsewhere.get(key)
+        if other is not None and other.id not in updates:
+            if policy.other_list == "skip":
+                duplicate(
+                    record,
+                    "duplicate.other_list",
+                    f"the record belongs to another list (id {other.list_id})",
+                    other.id,
+                )
+                continue
+            change = _update_from_record(
+                other, record, clear_owner=True, reset_status=True, move_to=list_id,
+                plan_id=plan_id,
+            )
+            updates[other.id] = change
+            # from now on the moved record counts as one of this list
+            moved = _as_updated(other, change, list_id)
+            for other_key in contact_keys(other):
+                in_list[other_key] = moved
+            succeeded += 1
+            updated += 1
+            continue
+        draft = draft_from_record(record, list_id, plan_id)
+        pending[key] = _Pending(len(inserts), draft)
+        inserts.append(draft)
+        succeeded += 1
+
+    failed = sum(1 for r in results if r.outcome == "failed")
+    duplicates = len(results) - failed
+    counts = PlanCounts(
+        total=len(items),
+        succeeded=succeeded,
+        failed=failed,
+        duplicates=duplicates,
+        updated=updated,
+    )
+    return ImportBatch(
+        plan_id=plan_id,
+        inserts=tuple(d for d in inserts if d is not None),
+        updates=tuple(updates.values()),
+        results=tuple(sorted(results, key=lambda r: r.row)),
+        counts=counts,
+        cursor=cursor,
+    )
+
+
+def _merge_update(previous: ContactUpdate | None, change: ContactUpdate) -> ContactUpdate:
+    """Two updates of one stored contact in one batch, applied as one (later wins)."""
+    if previous is None:
+        return change
+    fields = dict(previous.fields)
+    fields.update(change.fields)
+    return ContactUpdate(
+        contact_id=change.contact_id,
+        email=change.email or previous.email,
+        name=change.name or previous.name,
+        description=change.description or previous.description,
+        gender=change.gender or previous.gender,
+        crm_id=change.crm_id or previous.crm_id,
+        add_tags=tuple(dict.fromkeys((*previous.add_tags, *change.add_tags))),
+        fields=fields,
+        clear_owner=previous.clear_owner or change.clear_owner,
+        owner=change.owner or previous.owner,
+        status=change.status or previous.status,
+        callback_at=change.callback_at or previous.callback_at,
+        callback_agent=change.callback_agent or previous.callback_agent,
+        move_to_list=change.move_to_list or previous.move_to_list,
+        plan_id=change.plan_id or previous.plan_id,
+    )

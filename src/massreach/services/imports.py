@@ -1,0 +1,418 @@
+"""Import plans, the use case: create, run (or resume), follow, export, delete.
+
+The shell only orchestrates: the reader streams rows, the core normalises them and
+decides duplicates, and storage applies each batch together with the plan's cursor
+in one transaction, so a run killed at any moment resumes without losing or
+doubling a row.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timedelta
+from functools import cached_property
+from pathlib import Path
+
+import attrs
+from attrs import frozen
+
+from massreach.core.dedup import plan_batch
+from massreach.core.mapping import ColumnMapping, positional_mapping, propose_mapping
+from massreach.core.normalize import (
+    ImportedRecord,
+    NormalizeOptions,
+    RowFailure,
+    RowNormalizer,
+    is_blank,
+)
+from massreach.errors import InvalidInput, MassreachError, NotFound
+from massreach.model import ImportOptions, ImportPlan, PlanState
+from massreach.model.contacts import ContactList, ListFeed
+from massreach.services.context import ServiceContext
+from massreach.services.plan_exports import export_plan
+from massreach.tables import ReaderRegistry, ReadOptions, Table
+
+#: How long a worker holds a running plan before another may resume it.
+PLAN_LEASE = timedelta(minutes=5)
+#: Default delay of a scheduled plan created without a time.
+DEFAULT_DELAY = timedelta(minutes=1)
+#: Rows shown by :meth:`ImportService.inspect`.
+SAMPLE_ROWS = 12
+
+
+@frozen
+class FilePreview:
+    """What a user sees before running an import: detection and proposed mapping."""
+
+    file_name: str
+    format: str
+    encoding: str | None
+    delimiter: str | None
+    headers: tuple[str, ...]
+    mapping: tuple[tuple[str, str], ...]
+    remembered: bool
+    sample: tuple[tuple[str, ...], ...]
+
+
+@frozen
+class _Layout:
+    """Where a file's header is and how its columns map to fields."""
+
+    header_row: int
+    mapping: ColumnMapping
+    remembered: bool
+
+
+def _mapping_pairs(mapping: ColumnMapping) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (header, target or "ignore")
+        for header, target in zip(mapping.headers, mapping.targets, strict=True)
+    )
+
+
+def _mapping_from_pairs(pairs: Sequence[tuple[str, str]]) -> ColumnMapping:
+    return ColumnMapping(
+        headers=tuple(h for h, _ in pairs),
+        targets=tuple(None if t == "ignore" else t for _, t in pairs),
+    )
+
+
+class ImportService:
+    """Import plans for one engine (``Reach.imports``)."""
+
+    def __init__(self, context: ServiceContext) -> None:
+        self.context = context
+        self.storage = context.storage
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"
+
+    @cached_property
+    def readers(self) -> ReaderRegistry:
+        """The table readers registered by plugins."""
+        registry = ReaderRegistry()
+        for reader in self.context.hooks.readers():
+            registry.register(reader)
+        return registry
+
+    @cached_property
+    def header_aliases(self) -> dict[str, list[str]]:
+        """Header names added by plugins."""
+        return self.context.hooks.header_aliases()
+
+    # -- looking before importing ------------------------------------------------
+
+    def inspect(self, path: Path | str, options: ImportOptions | None = None) -> FilePreview:
+        """Detect the file's format, encoding and delimiter and propose a mapping."""
+        path = Path(path)
+        options = options or ImportOptions()
+        with self._open(path, options, path.name) as table:
+            layout = self._layout(table, options, (), path.name)
+            sample: list[tuple[str, ...]] = []
+            for number, cells in table.rows(start=layout.header_row + 1):
+                if number <= layout.header_row or is_blank(cells):
+                    continue
+                sample.append(tuple(cells))
+                if len(sample) >= SAMPLE_ROWS:
+                    break
+            info = table.info
+        return FilePreview(
+            file_name=path.name,
+            format=info.format,
+            encoding=info.encoding,
+            delimiter=info.delimiter,
+            headers=layout.mapping.headers,
+            mapping=_mapping_pairs(layout.mapping),
+            remembered=layout.remembered,
+            sample=tuple(sample),
+        )
+
+    # -- plans ----------------------------------------------------------------------
+
+    def create_plan(
+        self,
+        path: Path | str,
+        *,
+        list_name: str,
+        options: ImportOptions | None = None,
+        run_at: datetime | None = None,
+        creator: str | None = None,
+    ) -> ImportPlan:
+        """Store the file and schedule its import; returns the plan (with its id) at once.
+
+        ``run_at`` defaults to one minute from now; a time in the past runs at the
+        next :meth:`run_due`. The list is created if it does not exist yet (except
+        for "CRM records by CSV" plans, whose records must already exist).
+        """
+        path = Path(path)
+        options = options or ImportOptions()
+        if not path.is_file():
+            raise InvalidInput(
+                f"file {str(path)!r} does not exist or is not a file",
+                code="import.file_missing",
+                file=str(path),
+            )
+        now = self.context.now()
+        target = self._target_list(list_name, options, creator, now)
+        when = run_at if run_at is not None else now + DEFAULT_DELAY
+        if when.tzinfo is None:
+            raise InvalidInput("the run time needs a timezone", code="import.naive_time")
+        plan = self.storage.create_plan(
+            ImportPlan(
+                id=0,
+                list_id=target.id,
+                file_name=path.name,
+                options=options,
+                run_at=when,
+                created_at=now,
+                creator=creator,
+            )
+        )
+        self.storage.store_plan_file(plan.id, path)
+        return plan
+
+    def import_file(
+        self,
+        path: Path | str,
+        *,
+        list_name: str,
+        options: ImportOptions | None = None,
+        creator: str | None = None,
+    ) -> ImportPlan:
+        """Create a plan for now and run it to the end; returns the finished plan."""
+        plan = self.create_plan(
+            path, list_name=list_name, options=options, run_at=self.context.now(), creator=creator
+        )
+        return self.run(plan.id)
+
+    def run(self, plan_id: int) -> ImportPlan:
+        """Run a plan now, or resume it from its last committed batch.
+
+        A file that cannot be read as a table ends the plan in state ``failed`` with
+        the reason in ``error_code``/``error_message``; rows already committed stay.
+        """
+        now = self.context.now()
+        plan = self.storage.claim_plan(plan_id, worker=self.worker, now=now, lease=PLAN_LEASE)
+        if plan is None:
+            return self.plan(plan_id)
+        if plan.started_at is None:
+            plan = attrs.evolve(plan, started_at=now)
+            self.storage.save_plan(plan)
+        try:
+            self._run_claimed(plan)
+        except MassreachError as exc:
+            current = self.plan(plan_id)
+            self.storage.save_plan(
+                attrs.evolve(
+                    current,
+                    state=PlanState.failed,
+                    finished_at=self.context.now(),
+                    error_code=exc.code,
+                    error_message=str(exc),
+                    lease_owner=None,
+                    lease_until=None,
+                )
+            )
+            return self.plan(plan_id)
+        current = self.plan(plan_id)
+        finished = attrs.evolve(
+            current,
+            state=PlanState.done,
+            finished_at=self.context.now(),
+            lease_owner=None,
+            lease_until=None,
+        )
+        self.storage.save_plan(finished)
+        return finished
+
+    def run_due(self) -> list[ImportPlan]:
+        """Run every plan whose time has come (and resume abandoned ones)."""
+        return [self.run(plan.id) for plan in self.storage.due_plans(self.context.now())]
+
+    def plan(self, plan_id: int) -> ImportPlan:
+        """One plan by id; NotFound if there is none."""
+        plan = self.storage.get_plan(plan_id)
+        if plan is None:
+            raise NotFound(f"there is no import plan {plan_id}", code="plan.not_found")
+        return plan
+
+    def plans(self) -> list[ImportPlan]:
+        """Every plan, newest first."""
+        return self.storage.plans()
+
+    def delete(self, plan_id: int) -> None:
+        """Delete a plan, its row results and its stored file (imported records stay)."""
+        plan = self.plan(plan_id)
+        if plan.state == PlanState.running and plan.lease_until and plan.lease_until > self.context.now():
+            raise InvalidInput(
+                f"import plan {plan_id} is running; delete it when it has finished",
+                code="plan.running",
+            )
+        self.storage.delete_plan(plan_id)
+
+    def export(self, plan_id: int, which: str, destination: Path | str) -> int:
+        """Write the ``succeeded``, ``failed`` or ``duplicates`` rows (CSV, original
+        columns plus the row number and reason, safe to open in Excel) or the
+        ``original`` file to ``destination``; returns the number of rows written."""
+        plan = self.plan(plan_id)
+        return export_plan(self, plan, which, Path(destination))
+
+    def list_for(self, plan: ImportPlan) -> ContactList:
+        """The list a plan imports into."""
+        found = self.storage.get_list_by_id(plan.list_id)
+        if found is None:
+            raise NotFound(f"the list of plan {plan.id} no longer exists", code="list.not_found")
+        return found
+
+    # -- the run ------------------------------------------------------------------
+
+    def _target_list(
+        self, name: str, options: ImportOptions, creator: str | None, now: datetime
+    ) -> ContactList:
+        name = name.strip()
+        if not name:
+            raise InvalidInput("a list name is required", code="import.list_missing")
+        found = self.storage.get_list(name)
+        if found is not None:
+            return found
+        if options.kind == "crm_status":
+            raise NotFound(
+                f"list {name!r} does not exist; CRM status imports update existing records",
+                code="list.not_found",
+            )
+        return self.storage.create_list(name, feed=ListFeed.csv, created_by=creator, now=now)
+
+    def _open(self, path: Path, options: ImportOptions, display_name: str) -> Table:
+        read = ReadOptions(encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet)
+        return self.readers.open(path, read, display_name=display_name)
+
+    def _layout(
+        self,
+        table: Table,
+        options: ImportOptions,
+        stored: Sequence[tuple[str, str]],
+        file_name: str,
+    ) -> _Layout:
+        """Find the header row and build the mapping (stored > remembered > proposed)."""
+        first_row = options.skip_rows + 1
+        if not options.has_header:
+            if stored:
+                return _Layout(options.skip_rows, _mapping_from_pairs(stored), False)
+            width = 0
+            for _, cells in _first_rows(table.rows(start=first_row), 1):
+                width = len(cells)
+            mapping = positional_mapping(max(width, len(options.columns)), options.columns)
+            return _Layout(options.skip_rows, mapping, False)
+        header_row, headers = 0, ()
+        for number, cells in table.rows(start=first_row):
+            if number < first_row or is_blank(cells):
+                continue
+            header_row, headers = number, tuple(c.strip() for c in cells)
+            break
+        if not header_row:
+            raise InvalidInput(
+                "the file has no header row (it is empty after the skipped rows)",
+                code="file.no_header",
+                file=file_name,
+            )
+        if stored:
+            return _Layout(header_row, _mapping_from_pairs(stored), False)
+        mapping = propose_mapping(headers, self.header_aliases)
+        remembered = False
+        recalled = self.storage.recall_mapping(mapping.signature)
+        if recalled and tuple(h for h, _ in recalled) == headers:
+            mapping = _mapping_from_pairs(recalled)
+            remembered = True
+        if options.mapping:
+            mapping = mapping.with_overrides(dict(options.mapping))
+        return _Layout(header_row, mapping, remembered)
+
+    def _run_claimed(self, plan: ImportPlan) -> None:
+        options = plan.options
+        with self.storage.plan_file(plan.id) as path, self._open(path, options, plan.file_name) as table:
+            layout = self._layout(table, options, plan.mapping, plan.file_name)
+            info = table.info
+            plan = attrs.evolve(
+                self.plan(plan.id),
+                file_format=info.format,
+                encoding=info.encoding,
+                delimiter=info.delimiter,
+                mapping=_mapping_pairs(layout.mapping),
+            )
+            self.storage.save_plan(plan)
+            if options.has_header:
+                self.storage.remember_mapping(layout.mapping.signature, plan.mapping)
+            normalizer = RowNormalizer(
+                layout.mapping,
+                NormalizeOptions(
+                    kind=options.kind,
+                    default_region=options.region,
+                    constant_tags=options.tags,
+                    timezone=options.timezone,
+                ),
+            )
+            start = max(plan.cursor, layout.header_row) + 1
+            total_hint = table.total_rows_hint
+            for items, last_row in _batches(table, start, normalizer.normalize, options.batch_size):
+                self._apply(plan, items, last_row)
+                self._progress(plan.id, last_row, total_hint)
+
+    def _apply(
+        self, plan: ImportPlan, items: Sequence[ImportedRecord | RowFailure], last_row: int
+    ) -> None:
+        records = [item for item in items if isinstance(item, ImportedRecord)]
+        existing = self.storage.find_contacts_by_keys(
+            phones=[r.phone for r in records if r.phone],
+            emails=[r.email for r in records if r.email],
+            crm_ids=[r.crm_id for r in records if r.crm_id],
+        )
+        batch = plan_batch(
+            plan_id=plan.id,
+            list_id=plan.list_id,
+            kind=plan.options.kind,
+            policy=plan.options.duplicates,
+            items=items,
+            existing=existing,
+            cursor=last_row,
+        )
+        self.storage.apply_import_batch(batch, now=self.context.now())
+
+    def _progress(self, plan_id: int, rows_done: int, rows_total: int | None) -> None:
+        plan = self.plan(plan_id)
+        now = self.context.now()
+        if plan.lease_until is not None and plan.lease_until - now < PLAN_LEASE / 2:
+            plan = attrs.evolve(plan, lease_until=now + PLAN_LEASE)
+            self.storage.save_plan(plan)
+        self.context.hooks.import_progress(plan, rows_done, rows_total)
+
+
+def _first_rows(
+    rows: Iterator[tuple[int, list[str]]], count: int
+) -> Iterator[tuple[int, list[str]]]:
+    for n, row in enumerate(rows):
+        if n >= count:
+            return
+        yield row
+
+
+def _batches(
+    table: Table,
+    start: int,
+    normalize: Callable[[int, Sequence[str]], ImportedRecord | RowFailure],
+    size: int,
+) -> Iterator[tuple[list[ImportedRecord | RowFailure], int]]:
+    """Non-blank rows from ``start`` on, normalised, in batches with their last row."""
+    items: list[ImportedRecord | RowFailure] = []
+    last_row = start - 1
+    for number, cells in table.rows(start=start):
+        if number < start:
+            continue
+        last_row = number
+        if is_blank(cells):
+            continue
+        items.append(normalize(number, cells))
+        if len(items) >= size:
+            yield items, last_row
+            items = []
+    if items or last_row >= start:
+        yield items, last_row
