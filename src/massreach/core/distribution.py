@@ -96,9 +96,16 @@ class DistributionOrder:
     same result.
     """
 
-    field: Literal["position", "priority"] = attrs.field(
-        default="position", validator=validators.in_(("position", "priority"))
-    )
+    field: Literal["position", "priority"] = attrs.field(default="position")
+
+    @field.validator
+    def _known(self, _attribute: object, value: str) -> None:
+        if value not in ("position", "priority"):
+            raise InvalidInput(
+                f"Records can be ordered by 'position' or 'priority', not {value!r}.",
+                code="distribution.bad_order",
+                details={"field": value},
+            )
 
     def key(self, record_id: int, position: int, priority: int | None = None) -> tuple[int, ...]:
         """Sort key for one record under this order (for the in-memory backend)."""
@@ -318,11 +325,23 @@ def in_scope(record: RecordState, scope: Scope, now: datetime) -> bool:
     return record.status is ProcessingStatus.unprocessed
 
 
+def _agents(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+def _weights(value: Iterable[tuple[str, float]]) -> tuple[tuple[str, float], ...]:
+    return tuple(value)
+
+
+def _requested(value: Iterable[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
+    return tuple(value)
+
+
 @frozen
 class EvenSplit:
     """A split function: :func:`split_even` among ``agents``."""
 
-    agents: tuple[str, ...] = field(converter=tuple)
+    agents: tuple[str, ...] = field(converter=_agents)
 
     def __call__(self, total: int) -> tuple[Share, ...]:
         """The shares for ``total`` records."""
@@ -333,7 +352,7 @@ class EvenSplit:
 class WeightedSplit:
     """A split function: :func:`split_weighted` with ``weights``."""
 
-    weights: tuple[tuple[str, float], ...] = field(converter=tuple)
+    weights: tuple[tuple[str, float], ...] = field(converter=_weights)
 
     def __call__(self, total: int) -> tuple[Share, ...]:
         """The shares for ``total`` records."""
@@ -344,7 +363,7 @@ class WeightedSplit:
 class CountSplit:
     """A split function: :func:`split_by_count` with ``requested``."""
 
-    requested: tuple[tuple[str, int], ...] = field(converter=tuple)
+    requested: tuple[tuple[str, int], ...] = field(converter=_requested)
     allow_partial: bool = False
 
     def __call__(self, total: int) -> tuple[Share, ...]:
