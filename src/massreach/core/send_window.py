@@ -108,7 +108,7 @@ def _first_instant(
     ``wants(wall)`` gets the local wall-clock time (naive) at the start of a
     stretch and returns ``None`` if that moment qualifies, otherwise the next
     wall-clock time that would qualify if the offset stayed the same. Returns the
-    first qualifying instant, in ``zone``.
+    first qualifying instant, in UTC.
     """
     u = require_aware(at).astimezone(UTC)
     for _ in range(_MAX_SEGMENTS):
@@ -116,11 +116,11 @@ def _first_instant(
         wall = (u + off).replace(tzinfo=None)
         target = wants(wall)
         if target is None:
-            return u.astimezone(zone)
+            return u
         candidate = u + (target - wall)
         change = _transition_in(u, candidate, zone, off)
         if change is None:
-            return candidate.astimezone(zone)
+            return candidate
         u = change
     raise InvalidInput(  # pragma: no cover - no real zone changes offset this often
         "The time zone changes its offset too often to find the moment asked for.",
@@ -135,7 +135,8 @@ def first_at_or_after(at: datetime, tz: str | tzinfo, wall: datetime) -> datetim
     ``wall`` is a naive local date-time such as the next local midnight. If it
     does not exist (a spring-forward gap) the answer is the transition instant; if
     it occurs twice (fall-back) the answer is its first occurrence after ``at``.
-    The result is aware, in ``tz``.
+    The result is in UTC (a local datetime in a repeated hour carries ``fold=1``,
+    and such datetimes never compare equal across zones).
     """
     zone = zone_for(tz)
     if wall.tzinfo is not None:
@@ -203,8 +204,8 @@ class SendWindow:
     def next_open(self, at: datetime) -> datetime:
         """The first instant ``>= at`` inside the window; ``at`` itself when open.
 
-        The result is aware (in the window's zone) and may be compared with or
-        converted to any other zone.
+        A computed result is in UTC (convert it for display); it is unambiguous,
+        unlike a local time in a repeated hour.
         """
         require_aware(at)
         if self.is_open(at):
