@@ -1,0 +1,413 @@
+"""The CSV table reader: streams records out of delimited text files.
+
+Encoding ``auto``: a byte-order mark (UTF-8, UTF-16, UTF-32), then BOM-less
+UTF-16/32 by its NUL pattern, then strict UTF-8, then chardet, whose candidates
+are checked (each must decode the sample; the one whose text has the fewest
+implausible characters wins, encodings of the products' markets - Windows-1250,
+ISO-8859-2, GB18030, Windows-1258 - weigh more, and Windows-1250 against
+ISO-8859-2 is settled by which gives more Polish letters). A file whose first
+64 KiB are ASCII is searched further for its first non-ASCII bytes, so that a
+Polish name on row 5,000 still decides the encoding. Windows-1258 text (which
+spells Vietnamese with combining tone marks) is normalised to NFC.
+
+Delimiter ``auto``: :class:`csv.Sniffer` restricted to ``, ; tab | :`` checked
+against a count of how consistently each candidate splits the sample's records.
+
+Rows are decoded incrementally (:class:`io.TextIOWrapper`, ``newline=""``) and
+split by :mod:`csv`, so memory stays flat and the row loop does no per-cell work.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import unicodedata
+import weakref
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from functools import partial
+from itertools import islice
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import chardet
+
+from massreach.errors import InvalidFile
+from massreach.markers import hookimpl
+from massreach.tables import ReadOptions, TableInfo, TableReader, file_label, utf_codec_by_nuls
+
+__all__ = ["CsvReader", "CsvTable", "detect_encoding", "display_codec", "sniff_delimiter"]
+
+SAMPLE_BYTES = 64 * 1024
+_SCAN_BYTES = 1024 * 1024
+_DELIMITERS = ",;\t|:"
+_DOMAIN_CODECS = ("cp1250", "iso8859-2", "gb18030", "cp1258")
+_POLISH_PAIR = ("cp1250", "iso8859-2")
+_POLISH_LETTERS = frozenset("ąćęłńóśźżĄĆĘŁŃÓŚŹŻ")
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_CHARDET_ALIASES = {"ascii": "utf-8", "gb2312": "gb18030", "gbk": "gb18030"}
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_SURROGATE = re.compile("[\udc80-\udcff]")
+_PLAIN_MARKS = frozenset("…‰•·–—€")
+_NFC = partial(unicodedata.normalize, "NFC")
+
+
+def display_codec(codec: str) -> str:
+    """The usual name of a codec: ``windows-1250``, ``iso-8859-2``, ``utf-8`` …"""
+    name = codecs.lookup(codec).name
+    if name.startswith("cp125"):
+        return "windows-" + name[2:]
+    if name.startswith("iso8859-"):
+        return "iso-8859-" + name[len("iso8859-") :]
+    return name
+
+
+def _decode(sample: bytes, codec: str, final: bool) -> str | None:
+    try:
+        return codecs.getincrementaldecoder(codec)().decode(sample, final)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u2e80" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" or "\uf900" <= ch <= "\ufaff"
+
+
+def _ascii_letter(ch: str) -> bool:
+    return ch.isascii() and ch.isalpha()
+
+
+def _implausible(text: str) -> tuple[int, int]:
+    """(implausible, total) non-ASCII characters of ``text`` decoded as some codec.
+
+    Implausible: control/private/unassigned characters, combining marks not after a
+    letter, symbols glued to letters (``ł`` read as ``³``), ideographs glued to
+    ASCII letters (Latin-2 bytes read as Big5 or GBK).
+    """
+    bad = total = 0
+    last = len(text) - 1
+    for match in _NON_ASCII.finditer(text):
+        total += 1
+        if total > 20000:
+            break
+        i = match.start()
+        ch = text[i]
+        prev = text[i - 1] if i else " "
+        nxt = text[i + 1] if i < last else " "
+        cat = unicodedata.category(ch)
+        if cat[0] == "L" and cat != "Lm":
+            bad += _is_cjk(ch) and (_ascii_letter(prev) or _ascii_letter(nxt))
+        elif cat[0] == "C":
+            bad += cat != "Cf"
+        elif cat == "Mn":
+            bad += not (prev.isalpha() or unicodedata.category(prev) == "Mn")
+        elif cat[0] in "SPN" or cat == "Lm":
+            if cat in ("Pi", "Pf", "Ps", "Pe", "Nd") or ch in _PLAIN_MARKS:
+                continue
+            if "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef":
+                continue
+            bad += prev.isalpha() or nxt.isalpha()
+    return bad, total
+
+
+def _candidates(sample: bytes) -> list[tuple[str, float]]:
+    found: list[tuple[str, float]] = []
+    for result in chardet.detect_all(sample, compat_names=False)[:8]:
+        name = result.get("encoding")
+        if not name:
+            continue
+        try:
+            codec = codecs.lookup(name).name
+        except LookupError:
+            continue
+        codec = _CHARDET_ALIASES.get(codec, codec)
+        confidence = float(result.get("confidence") or 0.0)
+        if codec == "iso8859-1":
+            found.append(("cp1252", confidence))
+        found.append((codec, confidence))
+    found.extend((codec, 0.0) for codec in (*_DOMAIN_CODECS, "cp1252"))
+    unique: dict[str, float] = {}
+    for codec, confidence in found:
+        unique.setdefault(codec, confidence)
+    return list(unique.items())
+
+
+def _guess_legacy(sample: bytes, final: bool) -> str | None:
+    """The legacy (non-Unicode) codec that best explains ``sample``, or None."""
+    scored: list[tuple[tuple[float, float, int], str, str]] = []
+    for rank, (codec, confidence) in enumerate(_candidates(sample)):
+        text = _decode(sample, codec, final)
+        if text is None:
+            continue
+        bad, total = _implausible(text)
+        ratio = bad / total if total else 0.0
+        weight = confidence * (3.0 if codec in _DOMAIN_CODECS else 1.0)
+        scored.append(((ratio if ratio > 0.02 else 0.0, -weight, rank), codec, text))
+    if not scored:
+        return None
+    scored.sort(key=lambda item: item[0])
+    key, codec, text = scored[0]
+    if key[0] > 0.3:
+        return None
+    if codec in _POLISH_PAIR:
+        polish = sum(ch in _POLISH_LETTERS for ch in text)
+        for other_key, other, other_text in scored[1:]:
+            if other in _POLISH_PAIR and other_key[0] == key[0]:
+                if sum(ch in _POLISH_LETTERS for ch in other_text) > polish:
+                    codec = other
+                break
+    return codec
+
+
+def _detection_window(raw: io.BufferedReader, head: bytes) -> tuple[bytes, bool]:
+    """Bytes to detect the encoding from: ``head``, or, when ``head`` is ASCII,
+    up to 64 KiB starting at the line of the first non-ASCII byte further on.
+    Returns (window, whether the window reaches the end of the file)."""
+    if not head.isascii() or len(head) < SAMPLE_BYTES:
+        return head, len(head) < SAMPLE_BYTES
+    raw.seek(len(head))
+    while chunk := raw.read(_SCAN_BYTES):
+        if chunk.isascii():
+            continue
+        first = next(i for i, byte in enumerate(chunk) if byte > 0x7F)
+        begin = chunk.rfind(b"\n", 0, first) + 1
+        window = chunk[begin : begin + SAMPLE_BYTES]
+        if len(window) < SAMPLE_BYTES:
+            window += raw.read(SAMPLE_BYTES - len(window))
+        return window, len(window) < SAMPLE_BYTES
+    return b"", True
+
+
+def detect_encoding(raw: io.BufferedReader, head: bytes, label: str) -> str:
+    """The codec of a text file whose first bytes are ``head``.
+
+    Raises :class:`InvalidFile` (``file.encoding_unknown``) when no encoding fits.
+    """
+    for bom, codec in _BOMS:
+        if head.startswith(bom):
+            return codec
+    by_nuls = utf_codec_by_nuls(head[:4096])
+    if by_nuls:
+        return by_nuls
+    window, final = _detection_window(raw, head)
+    if _decode(window, "utf-8", final) is not None:
+        return "utf-8"
+    guess = _guess_legacy(window, final)
+    if guess is None:
+        raise InvalidFile(
+            "the text encoding of the file cannot be recognised; choose it explicitly"
+            " (for example utf-8, windows-1250, iso-8859-2, gb18030, windows-1258)",
+            code="file.encoding_unknown",
+            file=label,
+        )
+    return guess
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter of a CSV sample: one of ``, ; tab | :`` (``,`` when unclear)."""
+    try:
+        sniffed = csv.Sniffer().sniff(text[:16384], delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        sniffed = ""
+    scores: dict[str, float] = {}
+    for delimiter in _DELIMITERS:
+        counts: list[int] = []
+        try:
+            for row in csv.reader(io.StringIO(text), delimiter=delimiter):
+                if any(row):
+                    counts.append(len(row))
+                    if len(counts) >= 1000:
+                        break
+        except csv.Error:
+            continue
+        if counts:
+            mode, freq = Counter(counts).most_common(1)[0]
+            if mode > 1:
+                scores[delimiter] = freq / len(counts)
+    if not scores:
+        return ","
+    top = max(scores.values())
+    if sniffed in scores and scores[sniffed] >= top - 1e-9:
+        return sniffed
+    return next(d for d in _DELIMITERS if scores.get(d) == top)
+
+
+class CsvTable:
+    """An open CSV file; :meth:`rows` streams its records (one per CSV record)."""
+
+    def __init__(self, path: Path, info: TableInfo, codec: str, label: str) -> None:
+        self._path = path
+        self.info = info
+        self._codec = codec
+        self._label = label
+        self._nfc = codecs.lookup(codec).name == "cp1258"
+        self._delimiter = info.delimiter or ","
+        self._iterators: weakref.WeakSet[Iterator[tuple[int, list[str]]]] = weakref.WeakSet()
+
+    @property
+    def total_rows_hint(self) -> int | None:
+        """Unknown for CSV without reading the whole file: None."""
+        return None
+
+    def rows(self, start: int = 1) -> Iterator[tuple[int, list[str]]]:
+        """Yield ``(row_number, cells)`` for every record from ``start`` on."""
+        iterator = self._rows(max(1, start))
+        self._iterators.add(iterator)
+        return iterator
+
+    def _reader(self, raw: io.BufferedReader, errors: str) -> Iterator[list[str]]:
+        text = io.TextIOWrapper(raw, encoding=self._codec, errors=errors, newline="")
+        lines: Iterator[str] = map(_NFC, text) if self._nfc else text
+        return csv.reader(lines, delimiter=self._delimiter)
+
+    def _rows(self, start: int) -> Iterator[tuple[int, list[str]]]:
+        try:
+            with open(self._path, "rb") as raw:
+                numbered = enumerate(self._reader(raw, "strict"), 1)
+                if start > 1:
+                    deque(islice(numbered, start - 1), maxlen=0)
+                yield from numbered
+        except UnicodeDecodeError:
+            raise self.decode_error() from None
+        except csv.Error as exc:
+            raise self._csv_error(exc) from None
+        except OSError as exc:
+            raise InvalidFile(
+                f"the file cannot be read: {exc.strerror or exc}",
+                code="file.unreadable",
+                file=self._label,
+            ) from None
+
+    def decode_error(self) -> InvalidFile:
+        """Find the first record holding bytes the codec rejects and say where."""
+        row = column = None
+        try:
+            with open(self._path, "rb") as raw:
+                for number, cells in enumerate(self._reader(raw, "surrogateescape"), 1):
+                    hit = next((i for i, c in enumerate(cells, 1) if _SURROGATE.search(c)), None)
+                    if hit is not None:
+                        row, column = number, hit
+                        break
+        except (csv.Error, OSError, UnicodeError):
+            pass
+        name = self.info.encoding or self._codec
+        how = "detected" if self.info.encoding_detected else "chosen"
+        where = f" in field {column}" if column else ""
+        return InvalidFile(
+            f"bytes{where} are not valid {name} text (the encoding was {how});"
+            " choose the file's real encoding",
+            code="file.decode_error",
+            file=self._label,
+            row=row,
+            details={"encoding": name, "field": column},
+        )
+
+    def _csv_error(self, exc: csv.Error) -> InvalidFile:
+        row = None
+        try:
+            with open(self._path, "rb") as raw:
+                count = 0
+                for count, _cells in enumerate(self._reader(raw, "replace"), 1):  # noqa: B007
+                    pass
+        except csv.Error:
+            row = count + 1
+        except (OSError, UnicodeError):
+            pass
+        return InvalidFile(
+            f"the CSV structure is broken ({exc}); a quote may be opened and never closed",
+            code="file.csv_malformed",
+            file=self._label,
+            row=row,
+            details={"reason": str(exc)},
+        )
+
+    def close(self) -> None:
+        """Stop every row iterator still open (closing their files)."""
+        for iterator in list(self._iterators):
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class CsvReader:
+    """Reads delimited text files (``format == "csv"``) with the :mod:`csv` module."""
+
+    name = "csv"
+    formats: tuple[str, ...] = ("csv",)
+    priority = 0
+
+    def open(
+        self, path: Path, options: ReadOptions, *, display_name: str | None = None
+    ) -> CsvTable:
+        """Detect encoding and delimiter (unless given) and open ``path``."""
+        path = Path(path)
+        label = file_label(path, display_name)
+        detected = options.encoding == "auto"
+        try:
+            with open(path, "rb") as raw:
+                head = raw.read(SAMPLE_BYTES)
+                if not head:
+                    raise InvalidFile("the file is empty", code="file.empty", file=label)
+                if detected:
+                    codec = detect_encoding(raw, head, label)
+                elif (
+                    head.startswith(codecs.BOM_UTF8) and display_codec(options.encoding) == "utf-8"
+                ):
+                    codec = "utf-8-sig"
+                else:
+                    codec = options.encoding
+        except FileNotFoundError:
+            raise InvalidFile(
+                "the file does not exist", code="file.not_found", file=label
+            ) from None
+        except OSError as exc:
+            raise InvalidFile(
+                f"the file cannot be read: {exc.strerror or exc}",
+                code="file.unreadable",
+                file=label,
+            ) from None
+        final = len(head) < SAMPLE_BYTES
+        text = codecs.getincrementaldecoder(codec)("replace").decode(head, final)
+        if codecs.lookup(codec).name == "cp1258":
+            text = _NFC(text)
+        if not final and "\n" in text:
+            text = text[: text.rindex("\n") + 1]
+        sniffed = options.delimiter == "auto"
+        info = TableInfo(
+            format="csv",
+            reader=self.name,
+            encoding=display_codec(codec),
+            encoding_detected=detected,
+            delimiter=sniff_delimiter(text) if sniffed else options.delimiter,
+            delimiter_detected=sniffed,
+        )
+        table = CsvTable(path, info, codec, label)
+        if _decode(head, codec, final) is None:
+            raise table.decode_error()
+        return table
+
+
+@hookimpl(trylast=True)
+def massreach_register_readers(register: Callable[[TableReader], None]) -> None:
+    """Register the built-in CSV reader."""
+    register(CsvReader())
