@@ -1,0 +1,167 @@
+"""Import plans of the ``memory:`` backend: plans, leases, batches, row results, files."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import attrs
+
+from massreach.adapters.memory_contacts import MemoryContacts
+from massreach.adapters.memory_state import in_utc, locked
+from massreach.errors import NotFound
+from massreach.model import ImportBatch, ImportPlan, PlanState, RowResult
+
+__all__ = ["MemoryPlans"]
+
+
+def _lease_ran_out(plan: ImportPlan, now: datetime) -> bool:
+    return plan.lease_until is None or plan.lease_until <= now
+
+
+def _due(plan: ImportPlan, now: datetime) -> bool:
+    if plan.state is PlanState.pending:
+        return plan.run_at is None or plan.run_at <= now
+    return plan.state is PlanState.running and _lease_ran_out(plan, now)
+
+
+class MemoryPlans(MemoryContacts):
+    """Import plans over the in-memory contacts (a batch touches both at once)."""
+
+    def _plan_or_raise(self, plan_id: int) -> ImportPlan:
+        plan = self._plans.get(plan_id)
+        if plan is None:
+            raise NotFound(
+                f"There is no import plan {plan_id}.",
+                code="plan.not_found",
+                details={"plan_id": plan_id},
+            )
+        return plan
+
+    @locked
+    def create_plan(self, plan: ImportPlan) -> ImportPlan:
+        """Store a new plan (its ``id`` is ignored); returns it with its id."""
+        stored = in_utc(attrs.evolve(plan, id=self._next_id("plan")))
+        self._plans[stored.id] = stored
+        return stored
+
+    @locked
+    def get_plan(self, plan_id: int) -> ImportPlan | None:
+        """One plan by id."""
+        return self._plans.get(plan_id)
+
+    @locked
+    def plans(self) -> list[ImportPlan]:
+        """Every plan, newest first."""
+        return [self._plans[key] for key in sorted(self._plans, reverse=True)]
+
+    @locked
+    def save_plan(self, plan: ImportPlan) -> None:
+        """Overwrite a stored plan, all but its cursor (only batches move it)."""
+        stored = self._plan_or_raise(plan.id)
+        self._plans[plan.id] = in_utc(attrs.evolve(plan, cursor=stored.cursor))
+
+    @locked
+    def claim_plan(
+        self, plan_id: int, *, worker: str, now: datetime, lease: timedelta
+    ) -> ImportPlan | None:
+        """Run a pending plan, or a running one whose lease ran out, for ``worker``."""
+        plan = self._plans.get(plan_id)
+        now = now.astimezone(UTC)
+        if plan is None:
+            return None
+        if plan.state is PlanState.running:
+            if plan.lease_owner != worker and not _lease_ran_out(plan, now):
+                return None
+        elif plan.state is not PlanState.pending:
+            return None
+        claimed = attrs.evolve(
+            plan,
+            state=PlanState.running,
+            lease_owner=worker,
+            lease_until=now + lease,
+            started_at=plan.started_at or now,
+        )
+        self._plans[plan_id] = claimed
+        return claimed
+
+    @locked
+    def due_plans(self, now: datetime) -> list[ImportPlan]:
+        """Pending plans whose time has come and running plans whose lease ran out."""
+        return [self._plans[key] for key in sorted(self._plans) if _due(self._plans[key], now)]
+
+    @locked
+    def delete_plan(self, plan_id: int) -> bool:
+        """Delete a plan with its row results and stored file (not the contacts)."""
+        existed = self._plans.pop(plan_id, None) is not None
+        self._row_results.pop(plan_id, None)
+        stored = self._plan_files.pop(plan_id, None)
+        if stored is not None:
+            stored.unlink(missing_ok=True)
+        return existed
+
+    @locked
+    def apply_import_batch(self, batch: ImportBatch, *, now: datetime) -> None:
+        """Insert, update, store results, add counts and move the cursor, all or nothing."""
+        plan = self._plan_or_raise(batch.plan_id)
+        if batch.cursor <= plan.cursor:
+            return
+        self._check_phones(batch.inserts, self._moves(batch.updates))
+        self._insert(batch.inserts)
+        for update in batch.updates:
+            self._apply_update(update, now.astimezone(UTC))
+        results = self._row_results.setdefault(plan.id, {})
+        for result in batch.results:
+            results[result.row] = attrs.evolve(result, plan_id=plan.id)
+        self._plans[plan.id] = attrs.evolve(
+            plan, counts=plan.counts + batch.counts, cursor=batch.cursor
+        )
+
+    @locked
+    def row_results(
+        self, plan_id: int, *, outcome: str | None = None, after_row: int = 0, limit: int = 1000
+    ) -> list[RowResult]:
+        """Row results of a plan ordered by row, ``row > after_row``."""
+        results = self._row_results.get(plan_id, {})
+        chosen = [
+            results[row]
+            for row in sorted(results)
+            if row > after_row and (outcome is None or results[row].outcome == outcome)
+        ]
+        return chosen[:limit]
+
+    @locked
+    def store_plan_file(self, plan_id: int, source: Path) -> None:
+        """Keep a copy of the plan's original file in the storage's own directory."""
+        self._plan_or_raise(plan_id)
+        target = self._files_dir() / f"plan-{plan_id}{Path(source).suffix}"
+        shutil.copyfile(source, target)
+        previous = self._plan_files.get(plan_id)
+        if previous is not None and previous != target:
+            previous.unlink(missing_ok=True)
+        self._plan_files[plan_id] = target
+
+    @locked
+    def plan_file(self, plan_id: int) -> AbstractContextManager[Path]:
+        """A context manager giving the path of the plan's stored file; NotFound if none."""
+        stored = self._plan_files.get(plan_id)
+        if stored is None:
+            raise NotFound(
+                f"Import plan {plan_id} has no stored file.",
+                code="plan.file_not_found",
+                details={"plan_id": plan_id},
+            )
+        return nullcontext(stored)
+
+    @locked
+    def remember_mapping(self, signature: str, mapping: Sequence[tuple[str, str]]) -> None:
+        """Remember the column mapping used for a header set (by its signature)."""
+        self._mappings[signature] = tuple((str(a), str(b)) for a, b in mapping)
+
+    @locked
+    def recall_mapping(self, signature: str) -> tuple[tuple[str, str], ...] | None:
+        """The mapping last used for this header set, or None."""
+        return self._mappings.get(signature)
