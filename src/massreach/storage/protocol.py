@@ -13,7 +13,7 @@ pass the conformance suite in :mod:`massreach.testing`. Rules every backend keep
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -82,11 +82,14 @@ class Storage(Protocol):
     def add_contacts(self, drafts: Sequence[ContactDraft], *, now: datetime) -> list[int]:
         """Store new contacts at the end of their lists; returns their ids in order.
 
-        ConflictError (nothing stored) if a phone is already in the same list.
+        ConflictError (nothing stored) if a phone is already in the same list (or
+        twice in ``drafts``); NotFound (nothing stored) for an unknown list.
         """
 
     def update_contacts(self, updates: Sequence[ContactUpdate], *, now: datetime) -> None:
-        """Apply changes to stored contacts (never their phone)."""
+        """Apply changes to stored contacts (never their phone); ids that no longer
+        exist are skipped. A move (``move_to_list``) puts the contact at the end of
+        the other list; ConflictError (nothing changed) if its phone is there."""
 
     def delete_contacts(self, contact_ids: Sequence[int]) -> int:
         """Delete contacts; returns how many existed."""
@@ -97,8 +100,9 @@ class Storage(Protocol):
     def find_contacts(
         self, query: ContactQuery, *, limit: int | None = None, after_id: int = 0
     ) -> list[Contact]:
-        """Contacts matching every part of ``query`` (``tags``: any of them), by id,
-        ``id > after_id``, at most ``limit``. Page with ``after_id``."""
+        """Contacts matching every part of ``query`` (``tags``: any of them; ``email``
+        and ``name_contains`` case-insensitive), by id, ``id > after_id``, at most
+        ``limit``. Page with ``after_id``."""
 
     def count_contacts(self, query: ContactQuery) -> int:
         """How many contacts match ``query``."""
@@ -114,13 +118,17 @@ class Storage(Protocol):
         """Every plan, newest first."""
 
     def save_plan(self, plan: ImportPlan) -> None:
-        """Overwrite a plan's state, counts, detection results, error and lease."""
+        """Overwrite a stored plan (state, counts, detection results, error, lease …)
+        with everything but its cursor, which only :meth:`apply_import_batch` moves.
+        NotFound for an unknown plan."""
 
     def claim_plan(
         self, plan_id: int, *, worker: str, now: datetime, lease: timedelta
     ) -> ImportPlan | None:
         """Mark a pending plan, or a running one whose lease ran out, as running for
-        ``worker`` until ``now + lease``; None if another worker holds it or it is done."""
+        ``worker`` until ``now + lease`` (``started_at`` set if unset); the holder may
+        claim again to renew. None if another worker holds it, it is done or failed,
+        or it does not exist."""
 
     def due_plans(self, now: datetime) -> list[ImportPlan]:
         """Pending plans whose time has come and running plans whose lease ran out."""
@@ -132,7 +140,8 @@ class Storage(Protocol):
         """In ONE transaction: insert ``batch.inserts``, apply ``batch.updates``, store
         ``batch.results``, add ``batch.counts`` to the plan and set its cursor.
         A batch whose cursor is not beyond the plan's stored cursor is ignored
-        (it was already applied)."""
+        (it was already applied). ConflictError (nothing applied) as in
+        :meth:`add_contacts`; a result for a row already stored replaces it."""
 
     def row_results(
         self, plan_id: int, *, outcome: str | None = None, after_row: int = 0, limit: int = 1000
@@ -173,24 +182,33 @@ class Storage(Protocol):
     ) -> tuple[Share, ...]:
         """Atomically: count the list's records in ``scope`` at ``now``, ask ``planner``
         for the shares, and give the first ``share.count`` records (in ``order``:
-        ``position`` = import order, or ``priority`` = priority descending then
-        position) to each agent in turn. Records taken back from an agent (scope
-        ``unprocessed``) lose their owner first. Concurrent calls never assign a
-        record twice. Returns the shares applied."""
+        ``position`` = import order, or ``priority`` = priority descending, records
+        without one last; ties by position, then id) to each agent in turn,
+        setting ``assigned_at``. Scope ``unassigned``: records with no owner;
+        ``unprocessed``: every record not worked yet, owned or not (records taken
+        back change owner). Pinned callbacks (``callback_at > now``) are in no scope.
+        Records in scope beyond the sum of the shares keep their owner; shares
+        asking for more than are in scope raise InvalidInput and change nothing
+        (the rule of :func:`massreach.core.distribution.distribute`). Concurrent
+        calls never assign a record twice. Returns the shares applied."""
 
     def assign_matching(
         self, query: ContactQuery, *, agent: str, limit: int | None, now: datetime
     ) -> int:
-        """Give up to ``limit`` contacts matching ``query`` (unprocessed, not pinned
-        to another agent before their callback date), in import order, to ``agent``."""
+        """Give up to ``limit`` contacts matching ``query`` (unprocessed, not already
+        ``agent``'s, not pinned to another agent before their callback date), in
+        import order (list, then position), to ``agent``; returns how many."""
 
     def mark_processed(
         self, contact_id: int, *, status: ProcessingStatus, now: datetime
     ) -> Contact:
-        """Record the processing status an agent set on a record."""
+        """Record the processing status an agent set on a record (``processed_at``
+        is ``now``, or None for ``unprocessed``); NotFound for an unknown contact."""
 
     def task_stats(self, list_id: int, *, now: datetime) -> TaskStats:
-        """total, completed (status not unprocessed), assigned, unassigned, per agent."""
+        """total, completed (status not unprocessed), assigned (owner set),
+        unassigned (no owner; ``assigned + unassigned == total``), and per agent
+        (by agent id) the records it owns and how many of them are worked."""
 
     # -- templates and campaigns ---------------------------------------------------
     def save_template(self, template: Template) -> None:
@@ -206,7 +224,8 @@ class Storage(Protocol):
         """Store a new campaign (id ignored); ConflictError if the name is taken."""
 
     def save_campaign(self, campaign: Campaign) -> None:
-        """Overwrite a stored campaign."""
+        """Overwrite a stored campaign; NotFound if unknown, ConflictError if its
+        name is another campaign's."""
 
     def get_campaign(self, name: str) -> Campaign | None:
         """One campaign by name."""
@@ -229,10 +248,11 @@ class Storage(Protocol):
         """Reachable audience contacts by id (``id > after_id``), at most ``limit``."""
 
     def expand_audience(self, campaign: Campaign, *, channel_field: str, now: datetime) -> int:
-        """Create one pending outbox message per distinct target of the reachable
-        audience (set-based, no list in memory), with the contact's variables, due at
+        """Create one pending outbox message per distinct target (compared
+        case-insensitively; the contact with the lowest id wins) of the reachable
+        audience (set-based, no list in memory), with ``contact.variables()``, due at
         ``campaign.scheduled_at or now``. A target already in the campaign's outbox
-        gets no second message. Returns how many messages were created."""
+        (in any state) gets no second message. Returns how many were created."""
 
     # -- outbox ---------------------------------------------------------------------
     def claim_messages(
@@ -246,14 +266,18 @@ class Storage(Protocol):
     ) -> list[OutboxMessage]:
         """Claim due messages of campaigns in state ``sending``: pending or held ones
         with ``due_at <= now`` and ``sending`` ones whose lease ran out. Claimed
-        messages become ``sending`` with ``lease_owner=worker``. Many workers may
-        call this at once; no message is claimed by two of them at the same time."""
+        messages become ``sending`` with ``lease_owner=worker`` and ``lease_until =
+        now + lease``, earliest ``due_at`` first (then id). Many workers may call
+        this at once; no message is claimed by two of them at the same time."""
 
     def record_outcomes(
         self, outcomes: Sequence[MessageOutcome], *, worker: str, now: datetime
     ) -> int:
-        """Record what happened to claimed messages (only those ``worker`` still holds);
-        returns how many were recorded."""
+        """Record what happened to claimed messages (only those ``worker`` still holds:
+        state ``sending`` with ``lease_owner == worker``); returns how many were
+        recorded. Each gets the outcome's state and reason, its provider id and
+        ``due_at`` when given, one more attempt if ``count_attempt``, ``sent_at = now``
+        when first sent or accepted, and its lease cleared."""
 
     def cancel_messages(self, campaign_id: int, *, now: datetime) -> int:
         """Cancel a campaign's pending and held messages."""
@@ -275,8 +299,10 @@ class Storage(Protocol):
         """When the earliest held or pending message of a sending campaign is due."""
 
     def ingest_report(self, report: DeliveryReport, *, now: datetime) -> bool:
-        """Apply a delivery report to the message it names (forward only). A report
-        for an unknown message is kept; returns False for it."""
+        """Apply a delivery report to the message it names by provider id, else by
+        client id (``mr-<campaign>-<message>``), moving it forward only (see
+        ``STATE_RANK``). A report for an unknown message is kept; returns False
+        for it (True for a known message, moved or not)."""
 
     def unmatched_reports(self) -> list[DeliveryReport]:
         """Reports that named no known message."""
@@ -287,7 +313,8 @@ class Storage(Protocol):
         and return True; otherwise change nothing and return False."""
 
     def release_counters(self, keys: Sequence[str]) -> None:
-        """Take one back from each counter (a reserved send that did not happen)."""
+        """Take one back from each counter (a reserved send that did not happen);
+        a counter never goes below zero."""
 
     def counter_values(self, keys: Sequence[str]) -> dict[str, int]:
         """Current values (0 for unknown keys)."""
@@ -297,11 +324,13 @@ class Storage(Protocol):
     ) -> datetime | None:
         """Rolling-window cap: if fewer than ``limit`` events of ``key`` lie in
         ``(now - window, now]``, record one at ``now`` and return None; otherwise
-        return the first time one more would fit."""
+        return the first time one more would fit. InvalidInput unless ``limit >= 1``
+        and ``window`` is positive."""
 
     def take_rate_slot(self, key: str, *, rate_per_second: float, now: datetime) -> float:
         """Shared rate limit: book the next send slot of ``key``; returns how many
-        seconds to wait before using it (0 when it is free now)."""
+        seconds to wait before using it (0 when it is free now). Slots are
+        ``1 / rate_per_second`` apart; InvalidInput unless the rate is positive."""
 
     def add_opt_outs(self, targets: Sequence[str], *, now: datetime) -> int:
         """Add phones (E.164) or emails to the opt-out list; returns how many were new."""
