@@ -1,0 +1,144 @@
+"""Phone numbers to E.164 and e-mail addresses checked, for imported rows.
+
+The meaning of "valid phone number" is phonenumbers': :class:`PhoneNormalizer`
+gives exactly what ``phonenumbers.parse(text, default_region)`` +
+``is_valid_number`` + ``format_number(..., E164)`` give, after removing what Excel
+does to numbers (see :func:`clean_excel_number`). Most numbers take the compiled
+fast path of :mod:`massreach.core.phone_patterns`; the rest go to phonenumbers.
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+from massreach.core.masking import mask_email, mask_phone
+from massreach.core.phone_patterns import FastPhoneParser, supported_region
+from massreach.errors import InvalidInput, RowError
+
+__all__ = [
+    "PhoneNormalizer",
+    "clean_excel_number",
+    "email_key",
+    "normalize_email",
+    "phonenumbers_e164",
+]
+
+_EXCEL_FLOAT = re.compile(r"([0-9]+)\.0+")
+_EXCEL_EXPONENT = re.compile(r"([0-9])(?:\.([0-9]+))?[eE]\+?([0-9]{1,2})")
+_EMAIL_FORBIDDEN = "\\s@<>(),;:\"\\[\\]\\\\"
+_EMAIL_ATOM = f"[^{_EMAIL_FORBIDDEN}.]+"
+_EMAIL_LABEL = r"[^\W_](?:[\w-]*[^\W_])?"
+_EMAIL = re.compile(rf"({_EMAIL_ATOM}(?:\.{_EMAIL_ATOM})*)@((?:{_EMAIL_LABEL}\.)+{_EMAIL_LABEL})")
+_MAX_EMAIL = 254
+_MAX_LOCAL = 64
+
+
+def clean_excel_number(text: str) -> str:
+    """Undo what spreadsheets do to phone numbers; anything else is returned stripped.
+
+    * a leading apostrophe (Excel's "store as text" marker) is removed;
+    * a number stored as a float, ``"84912345678.0"``, loses the ``.0``;
+    * scientific notation of an integer, ``"8.4912345678E+10"``, becomes its digits
+      (``"84912345678"``); a non-integral value is left alone.
+    """
+    s = text.strip()
+    if s.startswith("'"):
+        s = s[1:].strip()
+    if "." in s or "e" in s or "E" in s:
+        found = _EXCEL_FLOAT.fullmatch(s)
+        if found is not None:
+            return found.group(1)
+        found = _EXCEL_EXPONENT.fullmatch(s)
+        if found is not None:
+            fraction = found.group(2) or ""
+            exponent = int(found.group(3))
+            if len(fraction.rstrip("0")) <= exponent:
+                return found.group(1) + fraction.ljust(exponent, "0")[:exponent]
+    return s
+
+
+def phonenumbers_e164(text: str, region: str) -> str:
+    """The reference: phonenumbers' E.164 for ``text``, or ``""`` if it is not valid."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return ""
+    if not phonenumbers.is_valid_number(number):
+        return ""
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class PhoneNormalizer:
+    """Phone numbers as written in customer files → E.164.
+
+    ``PhoneNormalizer("VN").normalize("091 234 5678") == "+84912345678"``. Numbers
+    without a country code are read as numbers of ``default_region``.
+    """
+
+    __slots__ = ("_fast", "default_region")
+
+    def __init__(self, default_region: str = "VN") -> None:
+        if not isinstance(default_region, str) or not supported_region(default_region):
+            raise InvalidInput(
+                f"Unknown region {default_region!r} for phone numbers; "
+                "use a two-letter country code such as VN, CN or PL.",
+                code="phone.unknown_region",
+                details={"region": default_region},
+            )
+        self.default_region = default_region.upper()
+        self._fast = FastPhoneParser(self.default_region)
+
+    def e164_or_none(self, raw: str) -> str | None:
+        """E.164 text of ``raw``, or None when it is not a valid phone number."""
+        text = clean_excel_number(raw)
+        result = self._fast.e164(text)
+        if result is None:
+            result = phonenumbers_e164(text, self.default_region)
+        return result or None
+
+    def normalize(self, raw: str) -> str:
+        """E.164 text of ``raw``; raises :class:`RowError` ``phone.invalid`` otherwise.
+
+        The error carries the masked value in ``details["value"]``; the caller adds
+        the row and column.
+        """
+        result = self.e164_or_none(raw)
+        if result is None:
+            raise RowError(
+                f"{mask_phone(raw)!s} is not a valid phone number "
+                f"(numbers without a country code are read as {self.default_region} numbers).",
+                code="phone.invalid",
+                details={"value": mask_phone(raw), "region": self.default_region},
+            )
+        return result
+
+
+def normalize_email(raw: str) -> str:
+    """``raw`` trimmed, as written; raises :class:`RowError` ``email.invalid``.
+
+    Accepted: ``local@domain`` where the local part has no spaces, brackets or
+    quotes and no empty dot-separated piece, and the domain has at least two
+    labels of letters, digits and inner hyphens (international letters allowed),
+    the last one not all digits. At most 254 characters, local part at most 64.
+    """
+    text = raw.strip()
+    found = _EMAIL.fullmatch(text)
+    if (
+        found is None
+        or len(text) > _MAX_EMAIL
+        or len(found.group(1)) > _MAX_LOCAL
+        or found.group(2).rsplit(".", 1)[-1].isdigit()
+    ):
+        raise RowError(
+            f"{mask_email(text)} is not a valid e-mail address.",
+            code="email.invalid",
+            details={"value": mask_email(text)},
+        )
+    return text
+
+
+def email_key(email: str) -> str:
+    """The comparison key of an address: trimmed and case-folded."""
+    return email.strip().casefold()
