@@ -19,12 +19,13 @@ Contract for every channel:
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from attrs import field, frozen, validators
 
+from massreach.core.masking import mask_email, mask_phone
 from massreach.errors import ConfigError, InvalidInput
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ __all__ = [
     "Channel",
     "ChannelFactory",
     "ChannelRegistry",
+    "ChannelSettings",
     "OutgoingMessage",
     "SendResult",
     "SendStatus",
@@ -49,16 +51,8 @@ _CLIENT_ID_FORBIDDEN = frozenset(' \t\r\n<>@"\\()[],;:')
 
 
 def _mask_target(target: str) -> str:
-    """Mask a phone number (``+84****4567``) or an email address (``j***@example.com``).
-
-    Local stand-in until ``massreach.core.masking.mask_phone`` exists.
-    """
-    if "@" in target:
-        local, _, domain = target.rpartition("@")
-        return f"{local[:1]}***@{domain}"
-    if len(target) <= 7:
-        return "*" * len(target)
-    return f"{target[:3]}{'*' * (len(target) - 7)}{target[-4:]}"
+    """Mask a phone number (``+849****5678``) or an email address (``j***@example.com``)."""
+    return mask_email(target) if "@" in target else mask_phone(target)
 
 
 def _check_client_id(_instance: object, _attribute: object, value: str) -> None:
@@ -118,7 +112,7 @@ class OutgoingMessage:
 
     @property
     def masked_target(self) -> str:
-        """The target fit for logs: ``+84****4567`` or ``j***@example.com``."""
+        """The target fit for logs: ``+849****5678`` or ``j***@example.com``."""
         return _mask_target(self.target)
 
 
@@ -164,11 +158,21 @@ class SendResult:
 
 
 class Channel(Protocol):
-    """Something that sends messages of one channel through one account or gateway."""
+    """Something that sends messages of one channel through one account or gateway.
 
-    name: str
-    kind: str
-    channel: ChannelName
+    ``name`` is the account or gateway name from the config (``"default"``), ``kind``
+    the table kind (``"smtp"``), ``channel`` which messages it carries. Plain
+    attributes satisfy these read-only members.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def channel(self) -> ChannelName: ...
 
     def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
         """Send ``messages``; one result per message, same order, no per-message raise."""
@@ -182,7 +186,8 @@ class Channel(Protocol):
 class ChannelFactory(Protocol):
     """Builds channels from one TOML table kind (``[[smtp]]``, ``[[sms_gateway]]``...)."""
 
-    kind: str
+    @property
+    def kind(self) -> str: ...
 
     def create(self, settings: Mapping[str, Any], env: Mapping[str, str]) -> Channel:
         """A channel for one table; :class:`ConfigError` naming the key on bad settings."""
@@ -282,3 +287,91 @@ class ChannelRegistry:
                 channel.close()
             raise
         return built
+
+
+class ChannelSettings:
+    """Typed reads of one channel table, for :class:`ChannelFactory` implementations.
+
+    Every error is a :class:`ConfigError` naming the table and the key, e.g.
+    ``"smtp 'default': port must be a whole number >= 1, not 'x'"``. Keys not in
+    ``known`` are an error too (``config.unknown_keys``), so typos do not go unnoticed.
+    """
+
+    def __init__(self, kind: str, settings: Mapping[str, Any], known: Iterable[str]) -> None:
+        self.kind = kind
+        self._settings = settings
+        raw_name = settings.get("name", "default")
+        self.name = raw_name if isinstance(raw_name, str) and raw_name else "default"
+        if raw_name != self.name:
+            raise self.error("name", f"must be a non-empty string, not {raw_name!r}")
+        allowed = {"name", *known}
+        unknown = sorted(set(settings) - allowed)
+        if unknown:
+            raise ConfigError(
+                f"{kind} {self.name!r}: unknown keys {', '.join(unknown)} "
+                f"(known: {', '.join(sorted(allowed))})",
+                code="config.unknown_keys",
+                details={"kind": kind, "name": self.name, "key": unknown[0], "keys": unknown},
+            )
+
+    def error(self, key: str, message: str, code: str = "config.invalid_value") -> ConfigError:
+        """A :class:`ConfigError` about ``key`` of this table."""
+        return ConfigError(
+            f"{self.kind} {self.name!r}: {key} {message}",
+            code=code,
+            details={"kind": self.kind, "name": self.name, "key": key},
+        )
+
+    def string(self, key: str, default: str | None = None) -> str:
+        """A string; required when ``default`` is None."""
+        value = self._settings.get(key, default)
+        if value is None:
+            raise self.error(key, "is required", "config.missing_key")
+        if not isinstance(value, str):
+            raise self.error(key, f"must be a string, not {value!r}")
+        return value
+
+    def optional_string(self, key: str) -> str | None:
+        """A string, or None when missing or empty."""
+        return self.string(key, "") or None
+
+    def integer(self, key: str, default: int, minimum: int = 0) -> int:
+        """A whole number >= ``minimum``."""
+        value = self._settings.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self.error(key, f"must be a whole number >= {minimum}, not {value!r}")
+        return value
+
+    def number(self, key: str, default: float, minimum: float = 0.0) -> float:
+        """A number (whole or not) >= ``minimum``."""
+        value = self._settings.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
+            raise self.error(key, f"must be a number >= {minimum:g}, not {value!r}")
+        return float(value)
+
+    def boolean(self, key: str, default: bool) -> bool:
+        """``true`` or ``false``."""
+        value = self._settings.get(key, default)
+        if not isinstance(value, bool):
+            raise self.error(key, f"must be true or false, not {value!r}")
+        return value
+
+    def choice(self, key: str, choices: Sequence[str], default: str | None = None) -> str:
+        """One of ``choices``."""
+        value = self.string(key, default)
+        if value not in choices:
+            raise self.error(key, f"must be one of {', '.join(choices)}, not {value!r}")
+        return value
+
+    def secret(self, key: str, env: Mapping[str, str]) -> str | None:
+        """The value of the environment variable named by ``key`` (``password_env``)."""
+        variable = self.optional_string(key)
+        if variable is None:
+            return None
+        if variable not in env:
+            raise self.error(
+                key,
+                f"names the environment variable {variable}, which is not set",
+                "config.missing_env",
+            )
+        return env[variable]

@@ -77,8 +77,7 @@ class QuotaConfig:
     vip_ads_per_day: int = field(default=1, validator=_non_negative_int)
     vip_ads_per_month: int = field(default=5, validator=_non_negative_int)
     vip_numbers: frozenset[str] = field(
-        default=frozenset(),
-        converter=_string_set, repr=lambda v: f"<{len(v)} numbers>"
+        default=frozenset(), converter=_string_set, repr=lambda v: f"<{len(v)} numbers>"
     )
 
 
