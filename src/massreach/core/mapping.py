@@ -204,13 +204,13 @@ def propose_mapping(
     built-in ones.
     """
     extra: dict[str, str] = {}
-    for target, aliases in (extra_aliases or {}).items():
-        resolved = parse_target(target)
-        if resolved is None or not is_target(resolved) or resolved != target.strip():
+    for wanted, aliases in (extra_aliases or {}).items():
+        resolved = parse_target(wanted)
+        if resolved is None or resolved != wanted.strip():
             raise InvalidInput(
-                f"Header aliases given for {target!r}, which is not a field.",
+                f"Header aliases given for {wanted!r}, which is not a field.",
                 code="mapping.unknown_field",
-                details={"field": target},
+                details={"field": wanted},
             )
         for alias in aliases:
             extra[header_key(alias)] = resolved

@@ -21,6 +21,7 @@ __all__ = [
     "PhoneNormalizer",
     "clean_excel_number",
     "email_key",
+    "is_valid_email",
     "normalize_email",
     "phonenumbers_e164",
 ]
@@ -124,19 +125,24 @@ def normalize_email(raw: str) -> str:
     the last one not all digits. At most 254 characters, local part at most 64.
     """
     text = raw.strip()
-    found = _EMAIL.fullmatch(text)
-    if (
-        found is None
-        or len(text) > _MAX_EMAIL
-        or len(found.group(1)) > _MAX_LOCAL
-        or found.group(2).rsplit(".", 1)[-1].isdigit()
-    ):
+    if not is_valid_email(text):
         raise RowError(
             f"{mask_email(text)} is not a valid e-mail address.",
             code="email.invalid",
             details={"value": mask_email(text)},
         )
     return text
+
+
+def is_valid_email(text: str) -> bool:
+    """Whether ``text`` (already trimmed) passes :func:`normalize_email`."""
+    found = _EMAIL.fullmatch(text)
+    return not (
+        found is None
+        or len(text) > _MAX_EMAIL
+        or len(found.group(1)) > _MAX_LOCAL
+        or found.group(2).rsplit(".", 1)[-1].isdigit()
+    )
 
 
 def email_key(email: str) -> str:

@@ -1,0 +1,355 @@
+"""One row of a customer file → an :class:`ImportedRecord`, or a :class:`RowFailure` saying why not.
+
+:class:`RowNormalizer` works out the column of every field once; ``normalize`` is
+then a handful of string operations per row and never raises. Rules:
+
+* more non-empty cells than headers: ``row.misaligned``; fewer: the missing cells
+  are empty;
+* phone numbers → E.164 (:class:`~massreach.core.phones.PhoneNormalizer`), e-mail
+  addresses checked (kept as written);
+* gender → ``"F"``/``"M"``: F/K/female/kobieta/女/nữ and M/male/mężczyzna/男/nam;
+* tags: the tag column split on ``, ; |`` (and Chinese ``，；、``), trimmed,
+  de-duplicated in order, then the constant tags;
+* name: the name column, else first name and last name joined by a space;
+* status: a real status (:func:`~massreach.core.statuses.parse_status`); a "my
+  record" status needs a contact date and an agent and becomes a callback pinned
+  to that agent at that time (dates: ISO, ``dd/mm/yyyy``, ``dd.mm.yyyy``,
+  ``dd-mm-yyyy``, ``yyyy/mm/dd``, ``yyyy.mm.dd``, optionally ``HH:MM[:SS]``; a
+  time without zone is in ``options.timezone``). Without a "my record" status the
+  contact date is not read;
+* custom fields and ``param0`` … ``param9``: non-empty cells only, in
+  :attr:`ImportedRecord.fields` keyed by field name (custom fields without the
+  ``custom:`` prefix);
+* required by kind: ``bulk_send`` a phone or an e-mail and at least one tag,
+  ``crm_status`` a CRM id and a status, ``calling`` a phone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, tzinfo
+from enum import StrEnum
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from attrs import field, frozen, validators
+
+from massreach.core.headers import CUSTOM_PREFIX, header_key
+from massreach.core.mapping import ColumnMapping
+from massreach.core.masking import mask_email, mask_phone
+from massreach.core.phone_patterns import supported_region
+from massreach.core.phones import PhoneNormalizer, is_valid_email
+from massreach.core.statuses import STATUS_VALUES, parse_status
+from massreach.errors import InvalidInput, RowError
+
+__all__ = [
+    "FieldValues",
+    "ImportKind",
+    "ImportedRecord",
+    "NormalizeOptions",
+    "RowFailure",
+    "RowNormalizer",
+    "is_blank",
+    "parse_datetime",
+]
+
+_INVISIBLE = str.maketrans("", "", "\u200b\u200c\u200d\u2060\ufeff")
+_TAG_SPLIT = re.compile(r"[,;|，；、]")
+_TIME = r"(?:[ T]+([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?)?"
+_DMY = re.compile(rf"([0-9]{{1,2}})[./-]([0-9]{{1,2}})[./-]([0-9]{{4}}){_TIME}")
+_YMD = re.compile(rf"([0-9]{{4}})[./]([0-9]{{1,2}})[./]([0-9]{{1,2}}){_TIME}")
+_GENDERS: dict[str, Literal["F", "M"]] = {
+    **dict.fromkeys(["f", "k", "female", "woman", "kobieta", "pani", "女", "nu"], "F"),
+    **dict.fromkeys(["m", "male", "man", "mezczyzna", "pan", "男", "nam"], "M"),
+}
+
+
+class ImportKind(StrEnum):
+    """What a file is imported as."""
+
+    bulk_send = "bulk_send"  # a mass-target list: phone or e-mail, and a tag
+    crm_status = "crm_status"  # "CRM records by CSV": CRM ids and campaign statuses
+    calling = "calling"  # an outbound calling task: phone required, tag optional
+
+
+def _tags(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(t.strip() for t in value if t.strip()))
+
+
+def _region(_instance: object, _attribute: object, value: str) -> None:
+    if not isinstance(value, str) or not supported_region(value):
+        raise InvalidInput(
+            f"Unknown region {value!r} for phone numbers.",
+            code="phone.unknown_region",
+            details={"region": value},
+        )
+
+
+def _zone(name: str) -> tzinfo:
+    if name.upper() == "UTC":
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        raise InvalidInput(
+            f"Unknown time zone {name!r}.",
+            code="import.unknown_timezone",
+            details={"timezone": name},
+        ) from exc
+
+
+def _check_zone(_instance: object, _attribute: object, value: str) -> None:
+    _zone(value)
+
+
+@frozen
+class NormalizeOptions:
+    """How rows are read: the kind of import, default phone region, tags, time zone."""
+
+    kind: ImportKind = field(converter=ImportKind)
+    default_region: str = field(default="VN", validator=_region)
+    constant_tags: tuple[str, ...] = field(default=(), converter=_tags)
+    timezone: str = field(default="UTC", validator=_check_zone)
+
+
+class FieldValues(Mapping[str, str]):
+    """An immutable, hashable, ordered ``name → value`` mapping (custom fields, params)."""
+
+    __slots__ = ("_data", "_items")
+
+    def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
+        data = dict(items)
+        self._data = data
+        self._items = tuple(data.items())
+
+    def __getitem__(self, key: str) -> str:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._items))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return self._data == dict(other.items())
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"FieldValues({self._data!r})"
+
+
+def _field_values(value: Mapping[str, str] | Iterable[tuple[str, str]]) -> FieldValues:
+    return value if isinstance(value, FieldValues) else FieldValues(value)
+
+
+def _aware(_instance: object, _attribute: object, value: datetime | None) -> None:
+    if value is not None and value.utcoffset() is None:
+        raise ValueError("callback_at must be timezone-aware")
+
+
+_optional_str = validators.optional(validators.instance_of(str))
+
+
+@frozen(repr=False)
+class ImportedRecord:
+    """One accepted row, normalised. Its repr masks the phone and e-mail."""
+
+    row: int = field(validator=validators.instance_of(int))
+    phone: str | None = field(default=None, validator=_optional_str)
+    email: str | None = field(default=None, validator=_optional_str)
+    name: str | None = None
+    description: str | None = None
+    gender: Literal["F", "M"] | None = field(
+        default=None, validator=validators.in_(("F", "M", None))
+    )
+    crm_id: str | None = None
+    tags: tuple[str, ...] = field(default=(), validator=validators.instance_of(tuple))
+    fields: FieldValues = field(factory=FieldValues, converter=_field_values)
+    status: str | None = field(default=None, validator=validators.in_((*STATUS_VALUES, None)))
+    callback_at: datetime | None = field(default=None, validator=_aware)
+    agent: str | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"ImportedRecord(row={self.row}, phone={mask_phone(self.phone)!r}, "
+            f"email={mask_email(self.email)!r}, tags={self.tags!r}, status={self.status!r}, "
+            f"fields={len(self.fields)}, callback_at={self.callback_at!r})"
+        )
+
+
+@frozen
+class RowFailure:
+    """A row that is not imported: where (row, column) and why (code, message)."""
+
+    row: int = field(validator=validators.instance_of(int))
+    code: str = field(validator=validators.instance_of(str))
+    column: str | None = field(validator=_optional_str)
+    message: str = field(validator=validators.instance_of(str))
+
+
+def is_blank(cells: Sequence[str]) -> bool:
+    """Whether a row holds nothing: every cell empty, whitespace or invisible marks."""
+    return all(not c or c.isspace() or not c.translate(_INVISIBLE).strip() for c in cells)
+
+
+def parse_datetime(text: str, zone: tzinfo) -> datetime | None:
+    """A date and time as found in files (see the module doc); None if not one."""
+    s = text.strip()
+    found = _DMY.fullmatch(s)
+    if found is not None:
+        day, month, year = found.group(1, 2, 3)
+    else:
+        found = _YMD.fullmatch(s)
+        if found is None:
+            try:
+                value = datetime.fromisoformat(s)
+            except ValueError:
+                return None
+            return value if value.tzinfo is not None else value.replace(tzinfo=zone)
+        year, month, day = found.group(1, 2, 3)
+    hour, minute, second = (int(g) if g else 0 for g in found.group(4, 5, 6))
+    try:
+        return datetime(int(year), int(month), int(day), hour, minute, second, tzinfo=zone)
+    except ValueError:
+        return None
+
+
+class RowNormalizer:
+    """Normalises the rows of one file with one mapping and one set of options."""
+
+    def __init__(self, mapping: ColumnMapping, options: NormalizeOptions) -> None:
+        self.mapping = mapping
+        self.options = options
+        self._headers = mapping.headers
+        self._width = len(mapping.headers)
+        columns = mapping.field_columns()
+        self._col = {name: columns.get(name, -1) for name in (
+            "phone", "email", "name", "first_name", "last_name", "description", "gender",
+            "crm_id", "tag", "status", "contact_date", "agent",
+        )}  # fmt: skip
+        self._extras = tuple(
+            (i, t[len(CUSTOM_PREFIX) :] if t.startswith(CUSTOM_PREFIX) else t)
+            for t, i in sorted(columns.items(), key=lambda item: item[1])
+            if t.startswith((CUSTOM_PREFIX, "param"))
+        )
+        self._phones = PhoneNormalizer(options.default_region)
+        self._zone = _zone(options.timezone)
+        self._kind = options.kind
+
+    def _header(self, column: int) -> str | None:
+        return self._headers[column] if column >= 0 else None
+
+    def _failure(self, row: int, code: str, column: int, message: str) -> RowFailure:
+        header = self._header(column)
+        where = f"row {row}" + (f", column {header!r}" if header is not None else "")
+        return RowFailure(row=row, code=code, column=header, message=f"{where}: {message}")
+
+    def normalize(self, row: int, cells: Sequence[str]) -> ImportedRecord | RowFailure:
+        """The record of row number ``row`` (1-based, as in the file), or why it fails."""
+        width = self._width
+        if len(cells) > width:
+            if not is_blank(cells[width:]):
+                return self._failure(
+                    row, "row.misaligned", -1,
+                    f"the row has {len(cells)} cells but the header has {width} columns; "
+                    "its columns are misaligned",
+                )  # fmt: skip
+        elif len(cells) < width:
+            cells = [*cells, *([""] * (width - len(cells)))]
+        col = self._col
+        values = {name: (cells[i].strip() if i >= 0 else "") for name, i in col.items()}
+
+        phone: str | None = None
+        if values["phone"]:
+            phone = self._phones.e164_or_none(values["phone"])
+            if phone is None:
+                return self._failure(
+                    row, "phone.invalid", col["phone"],
+                    f"{mask_phone(values['phone'])} is not a valid phone number",
+                )  # fmt: skip
+        email = values["email"] or None
+        if email is not None and not is_valid_email(email):
+            message = f"{mask_email(email)} is not a valid e-mail address"
+            return self._failure(row, "email.invalid", col["email"], message)
+        gender = None
+        if values["gender"]:
+            gender = _GENDERS.get(header_key(values["gender"]))
+            if gender is None:
+                return self._failure(
+                    row, "gender.unknown", col["gender"],
+                    f"{values['gender'][:40]!r} is not a gender (use F or M)",
+                )  # fmt: skip
+
+        status: str | None = None
+        callback_at: datetime | None = None
+        agent = values["agent"] or None
+        if values["status"]:
+            try:
+                parsed = parse_status(values["status"])
+            except RowError as exc:
+                return self._failure(row, exc.code, col["status"], exc.message)
+            status = parsed.status
+            if parsed.mine:
+                date_text = values["contact_date"]
+                if not date_text or agent is None:
+                    missing = col["contact_date"] if not date_text else col["agent"]
+                    return self._failure(
+                        row, "status.callback_incomplete",
+                        missing if missing >= 0 else col["status"],
+                        "a 'my record' status needs a contact date and an agent",
+                    )  # fmt: skip
+                callback_at = parse_datetime(date_text, self._zone)
+                if callback_at is None:
+                    return self._failure(
+                        row, "date.invalid", col["contact_date"],
+                        f"{date_text[:40]!r} is not a date (use yyyy-mm-dd or dd/mm/yyyy, "
+                        "optionally with HH:MM)",
+                    )  # fmt: skip
+
+        tags = _tags((*_TAG_SPLIT.split(values["tag"]), *self.options.constant_tags))
+        crm_id = values["crm_id"] or None
+        kind = self._kind
+        if kind is ImportKind.bulk_send:
+            if phone is None and email is None:
+                target = col["phone"] if col["phone"] >= 0 else col["email"]
+                return self._failure(
+                    row, "row.missing_target", target,
+                    "the row has no phone number or e-mail address",
+                )  # fmt: skip
+            if not tags:
+                return self._failure(
+                    row, "row.missing_tag", col["tag"],
+                    "the row has no tag (give a tag column or a tag for the whole file)",
+                )  # fmt: skip
+        elif kind is ImportKind.crm_status:
+            if crm_id is None:
+                return self._failure(row, "row.missing_crm_id", col["crm_id"], "no CRM id")
+            if status is None:
+                return self._failure(row, "row.missing_status", col["status"], "no status")
+        elif phone is None:
+            return self._failure(row, "row.missing_phone", col["phone"], "no phone number")
+
+        name = values["name"] or (
+            " ".join(p for p in (values["first_name"], values["last_name"]) if p) or None
+        )
+        fields = FieldValues((key, cells[i].strip()) for i, key in self._extras if cells[i].strip())
+        return ImportedRecord(
+            row=row,
+            phone=phone,
+            email=email,
+            name=name,
+            description=values["description"] or None,
+            gender=gender,
+            crm_id=crm_id,
+            tags=tags,
+            fields=fields,
+            status=status,
+            callback_at=callback_at,
+            agent=agent,
+        )
