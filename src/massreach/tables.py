@@ -297,13 +297,16 @@ class ReaderRegistry:
         self._readers: list[TableReader] = []
 
     def register(self, reader: TableReader) -> None:
-        """Add a reader. Raises :class:`PluginError` if its name is taken."""
-        if any(r.name == reader.name for r in self._readers):
+        """Add a reader. A name already taken keeps its first reader: plugins register
+        before the built-ins (``trylast``), so a plugin's reader of the same name wins.
+        Raises :class:`PluginError` for an object that is not a table reader."""
+        if not isinstance(reader, TableReader):
             raise PluginError(
-                f"a table reader named {reader.name!r} is already registered",
-                code="plugin.reader_duplicate",
-                details={"reader": reader.name},
+                f"{reader!r} is not a table reader (name, formats, priority, open)",
+                code="plugin.reader_invalid",
             )
+        if any(r.name == reader.name for r in self._readers):
+            return
         self._readers.append(reader)
 
     @property

@@ -46,6 +46,37 @@ _SCAN_BYTES = 1024 * 1024
 _DELIMITERS = ",;\t|:"
 _DOMAIN_CODECS = ("cp1250", "iso8859-2", "gb18030", "cp1258")
 _POLISH_PAIR = ("cp1250", "iso8859-2")
+_COMMON_CODECS = frozenset(
+    [
+        "cp1250",
+        "cp1251",
+        "cp1252",
+        "cp1253",
+        "cp1254",
+        "cp1255",
+        "cp1256",
+        "cp1257",
+        "cp1258",
+        "iso8859-1",
+        "iso8859-2",
+        "iso8859-5",
+        "iso8859-7",
+        "iso8859-9",
+        "iso8859-15",
+        "koi8-r",
+        "gb18030",
+        "big5",
+        "big5hkscs",
+        "cp949",
+        "euc_kr",
+        "shift_jis",
+        "cp932",
+        "euc_jp",
+        "tis-620",
+        "cp874",
+    ]
+)
+_ASCII_PROBE = b"\t\r\n ,;:|\"'0123456789abcxyzABCXYZ@+-._"
 _POLISH_LETTERS = frozenset("ąćęłńóśźżĄĆĘŁŃÓŚŹŻ")
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -90,8 +121,9 @@ def _implausible(text: str) -> tuple[int, int]:
     """(implausible, total) non-ASCII characters of ``text`` decoded as some codec.
 
     Implausible: control/private/unassigned characters, combining marks not after a
-    letter, symbols glued to letters (``ł`` read as ``³``), ideographs glued to
-    ASCII letters (Latin-2 bytes read as Big5 or GBK).
+    letter, symbols glued to letters (``ł`` read as ``³``), box drawing, an
+    uppercase letter right after a lowercase one, ideographs glued to ASCII letters
+    (Latin-2 bytes read as Big5 or GBK).
     """
     bad = total = 0
     last = len(text) - 1
@@ -105,11 +137,15 @@ def _implausible(text: str) -> tuple[int, int]:
         nxt = text[i + 1] if i < last else " "
         cat = unicodedata.category(ch)
         if cat[0] == "L" and cat != "Lm":
-            bad += _is_cjk(ch) and (_ascii_letter(prev) or _ascii_letter(nxt))
+            bad += (_is_cjk(ch) and (_ascii_letter(prev) or _ascii_letter(nxt))) or (
+                cat == "Lu" and unicodedata.category(prev) == "Ll"
+            )
         elif cat[0] == "C":
             bad += cat != "Cf"
         elif cat == "Mn":
             bad += not (prev.isalpha() or unicodedata.category(prev) == "Mn")
+        elif "\u2500" <= ch <= "\u259f":  # box drawing: DOS code pages misread
+            bad += 1
         elif cat[0] in "SPN" or cat == "Lm":
             if cat in ("Pi", "Pf", "Ps", "Pe", "Nd") or ch in _PLAIN_MARKS:
                 continue
@@ -131,6 +167,8 @@ def _candidates(sample: bytes) -> list[tuple[str, float]]:
             continue
         codec = _CHARDET_ALIASES.get(codec, codec)
         confidence = float(result.get("confidence") or 0.0)
+        if codec not in _COMMON_CODECS and confidence < 0.3:
+            continue  # DOS, Mac, EBCDIC … only when chardet is rather sure
         if codec == "iso8859-1":
             found.append(("cp1252", confidence))
         found.append((codec, confidence))
@@ -146,7 +184,7 @@ def _guess_legacy(sample: bytes, final: bool) -> str | None:
     scored: list[tuple[tuple[float, float, int], str, str]] = []
     for rank, (codec, confidence) in enumerate(_candidates(sample)):
         text = _decode(sample, codec, final)
-        if text is None:
+        if text is None or _decode(_ASCII_PROBE, codec, True) != _ASCII_PROBE.decode():
             continue
         bad, total = _implausible(text)
         ratio = bad / total if total else 0.0
