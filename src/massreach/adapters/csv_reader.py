@@ -47,34 +47,10 @@ _DELIMITERS = ",;\t|:"
 _DOMAIN_CODECS = ("cp1250", "iso8859-2", "gb18030", "cp1258")
 _POLISH_PAIR = ("cp1250", "iso8859-2")
 _COMMON_CODECS = frozenset(
-    [
-        "cp1250",
-        "cp1251",
-        "cp1252",
-        "cp1253",
-        "cp1254",
-        "cp1255",
-        "cp1256",
-        "cp1257",
-        "cp1258",
-        "iso8859-1",
-        "iso8859-2",
-        "iso8859-5",
-        "iso8859-7",
-        "iso8859-9",
-        "iso8859-15",
-        "koi8-r",
-        "gb18030",
-        "big5",
-        "big5hkscs",
-        "cp949",
-        "euc_kr",
-        "shift_jis",
-        "cp932",
-        "euc_jp",
-        "tis-620",
-        "cp874",
-    ]
+    [f"cp{n}" for n in range(1250, 1259)]
+    + [f"iso8859-{n}" for n in (1, 2, 5, 7, 9, 15)]
+    + ["koi8-r", "gb18030", "big5", "big5hkscs", "cp949", "euc_kr", "shift_jis", "cp932"]
+    + ["euc_jp", "tis-620", "cp874"]
 )
 _ASCII_PROBE = b"\t\r\n ,;:|\"'0123456789abcxyzABCXYZ@+-._"
 _POLISH_LETTERS = frozenset("ąćęłńóśźżĄĆĘŁŃÓŚŹŻ")
