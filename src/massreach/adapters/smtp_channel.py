@@ -21,10 +21,13 @@ Settings (``name`` and ``host`` required, the rest optional)::
 One message per recipient. A batch is spread over up to ``max_connections`` pooled
 connections, one thread per connection. Server replies map to results: 2xx ``sent``;
 4xx (and 421, timeouts, dropped connections) ``temporary``; 5xx ``permanent`` with the
-server's reply as reason. ``provider_id`` is the ``Message-ID``
-(``<client_id@domain-of-from>``), which bounces quote. A connection that fails before
-the message data was sent is replaced and the message tried once more on the new one;
-after the data was sent the outcome is unknown and the message is ``temporary``.
+server's reply as reason, except the replies about the account itself (530, 534, 535,
+538: authentication or TLS required, credentials refused), which are ``temporary`` and
+stop the batch so that a configuration mistake never fails a campaign. ``provider_id``
+is the ``Message-ID`` (``<client_id@domain-of-from>``), which bounces quote. A
+connection that fails before the message data was sent is replaced and the message
+tried once more on the new one; after the data was sent the outcome is unknown and the
+message is ``temporary``.
 """
 
 from __future__ import annotations
@@ -60,6 +63,9 @@ __all__ = ["SmtpChannel", "SmtpChannelFactory", "SmtpSettings"]
 _log = logging.getLogger(__name__)
 _DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
 _IDLE_CHECK_SECONDS = 30.0
+#: Replies about the account (RFC 4954: authentication or TLS required, credentials
+#: refused): temporary, so a configuration mistake does not fail a whole campaign.
+_ACCOUNT_CODES = frozenset({530, 534, 535, 538})
 
 
 @frozen
@@ -91,12 +97,15 @@ class SmtpSettings:
 class _Failure(Exception):
     """A result decided while talking to the server, with whether the link survives."""
 
-    def __init__(self, status: SendStatus, reason: str, *, drop: bool, retry: bool) -> None:
+    def __init__(
+        self, status: SendStatus, reason: str, *, drop: bool, retry: bool, stop: bool = False
+    ) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
         self.drop = drop  # the connection cannot be used any more
         self.retry = retry  # nothing was accepted: safe to try again on a new connection
+        self.stop = stop  # the account cannot send now: do not try the rest of the batch
 
 
 class _Link:
@@ -123,6 +132,8 @@ def _by_code(code: int, message: bytes | str, *, retry: bool = False) -> _Failur
     reason = _reply(code, message)
     if code == 421:  # the server is closing the connection
         return _Failure(SendStatus.TEMPORARY, reason, drop=True, retry=False)
+    if code in _ACCOUNT_CODES:  # the account's fault, not the message's: do not fail it
+        return _Failure(SendStatus.TEMPORARY, reason, drop=True, retry=False, stop=True)
     status = SendStatus.PERMANENT if 500 <= code < 600 else SendStatus.TEMPORARY
     return _Failure(status, reason, drop=False, retry=retry and status is SendStatus.TEMPORARY)
 
@@ -246,7 +257,7 @@ class SmtpChannel:
                     failure.reason,
                 )
                 result = SendResult(message_id, failure.status, reason=failure.reason)
-                return link, result, None
+                return link, result, failure.reason if failure.stop else None
             link.sent += 1
             link.last_used = time.monotonic()
             limit = self.settings.max_messages_per_connection
