@@ -1,0 +1,469 @@
+"""Safe message templates: SMS text, email (subject, text, HTML), registered patterns.
+
+The language is deliberately tiny:
+
+* ``{name}`` is a variable: positional ``{param0}`` … ``{param9}``, named
+  ``{name}``, ``{balance}`` or any custom field. A variable name is one or more
+  letters of any script (combining marks included), digits, ``_`` or ``-``.
+* ``{{`` and ``}}`` are a literal ``{`` and ``}``.
+* Nothing else: no attribute access (``{x.y}``), no indexing (``{x[0]}``), no
+  conversions (``{x!r}``), no format specifications (``{x:>10}``), no spaces
+  inside the braces, no unmatched brace. Each is refused when the template is
+  parsed, with :class:`TemplateError` code ``template.syntax``. A ``.`` is
+  rejected rather than taken literally, so ``{customer.name}`` cannot be
+  mistaken for something that works.
+
+Nothing in a template is ever executed or looked up beyond the mapping of
+values. Every variable must have a non-empty value: a missing or empty one is
+:class:`TemplateError` code ``template.missing_variable`` (details
+``variable`` and ``reason`` ``missing``/``empty``), never a blank in a sent
+message.
+
+Rendering is compiled: the template becomes alternating literal and variable
+parts, and :meth:`CompiledTemplate.render` fetches every value with one
+``operator.itemgetter`` call, checks them with ``all()`` and joins, which is
+faster than ``str.format_map`` on the same text.
+
+Email (:func:`render_email`) refuses line breaks in values substituted into
+the subject (``template.header_injection``) and HTML-escapes values in the
+HTML body. Registered brandname templates (:class:`RegisteredPattern`) check
+that a rendered message differs from the registered text only in its
+variables. :func:`label_advertising` adds the advertising label and opt-out.
+"""
+
+from __future__ import annotations
+
+import html
+import operator
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from attrs import field, frozen, validators
+
+from massreach.core.textfold import fold
+from massreach.errors import TemplateError
+
+__all__ = [
+    "DEFAULT_AD_LABEL",
+    "DEFAULT_OPT_OUT",
+    "CompiledTemplate",
+    "EmailTemplate",
+    "RegisteredPattern",
+    "RenderedEmail",
+    "Template",
+    "label_advertising",
+    "matches_registered",
+    "parse_template",
+    "render_email",
+]
+
+#: The label Vietnamese carriers require first in an advertising SMS.
+DEFAULT_AD_LABEL = "[QC]"
+#: The opt-out sentence last in an advertising SMS; a host passes its own short code.
+DEFAULT_OPT_OUT = "Tu choi QC soan TC gui 9xxx"
+
+_TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+_MARKS = frozenset({"Mn", "Mc", "Me"})
+_REASONS = (
+    (".", "attribute", "attribute access ({x.y}) is not supported"),
+    ("[", "index", "index access ({x[0]}) is not supported"),
+    ("]", "index", "index access ({x[0]}) is not supported"),
+    ("!", "conversion", "conversions ({x!r}) are not supported"),
+    (":", "format_spec", "format specifications ({x:>10}) are not supported"),
+)
+_LINE_BREAK = re.compile("[\r\n\v\f\x00\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def _is_name_char(ch: str) -> bool:
+    return ch.isalnum() or ch in "_-" or unicodedata.category(ch) in _MARKS
+
+
+def _syntax(message: str, text: str, position: int, reason: str) -> TemplateError:
+    return TemplateError(
+        f"{message} (at character {position + 1}).",
+        code="template.syntax",
+        details={"position": position, "reason": reason, "excerpt": text[position : position + 40]},
+    )
+
+
+def _check_name(name: str, text: str, position: int) -> None:
+    if not name:
+        raise _syntax(
+            "Empty placeholder {}: put a variable name inside the braces, or write {{ "
+            "for a literal brace",
+            text,
+            position,
+            "empty",
+        )
+    for ch in name:
+        if _is_name_char(ch):
+            continue
+        for bad, reason, message in _REASONS:
+            if ch == bad:
+                raise _syntax(f"In {{{name}}}: {message}", text, position, reason)
+        if ch.isspace():
+            raise _syntax(f"In {{{name}}}: no spaces inside the braces", text, position, "space")
+        raise _syntax(
+            f"In {{{name}}}: {ch!r} is not allowed in a variable name "
+            "(letters, digits, _ and - only)",
+            text,
+            position,
+            "character",
+        )
+
+
+def _scan(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Literal parts (one more than variables) and the variable at each slot."""
+    literals: list[str] = []
+    slots: list[str] = []
+    buffer: list[str] = []
+    last = 0
+    for match in _TOKEN.finditer(text):
+        buffer.append(text[last : match.start()])
+        last = match.end()
+        token = match.group()
+        if token == "{{":
+            buffer.append("{")
+        elif token == "}}":
+            buffer.append("}")
+        elif token == "{":
+            raise _syntax("Unclosed {: write {{ for a literal brace", text, match.start(), "brace")
+        elif token == "}":
+            raise _syntax("Single }: write }} for a literal brace", text, match.start(), "brace")
+        else:
+            name = match.group(1)
+            _check_name(name, text, match.start())
+            literals.append("".join(buffer))
+            buffer = []
+            slots.append(name)
+    buffer.append(text[last:])
+    literals.append("".join(buffer))
+    return tuple(literals), tuple(slots)
+
+
+def _render_failure(variables: tuple[str, ...], values: Mapping[str, Any]) -> TemplateError:
+    """The error explaining why ``values`` cannot fill ``variables``."""
+    if not isinstance(values, Mapping):
+        return TemplateError(
+            f"Template values must be a mapping of names to text, not {type(values).__name__}.",
+            code="template.invalid_value",
+            details={"type": type(values).__name__},
+        )
+    for name in variables:
+        if name not in values:
+            return TemplateError(
+                f"The template needs the variable {name!r}, which this record does not have.",
+                code="template.missing_variable",
+                details={"variable": name, "reason": "missing"},
+            )
+        value = values[name]
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return TemplateError(
+                f"The variable {name!r} is empty for this record; "
+                "a message is never sent with a blank in it.",
+                code="template.missing_variable",
+                details={"variable": name, "reason": "empty"},
+            )
+        if not isinstance(value, str):
+            return TemplateError(
+                f"The value of {name!r} is not text ({type(value).__name__}).",
+                code="template.invalid_value",
+                details={"variable": name, "type": type(value).__name__},
+            )
+    return TemplateError(
+        "The values given cannot fill this template.",
+        code="template.invalid_value",
+        details={"variables": list(variables)},
+    )
+
+
+Renderer = Callable[[Mapping[str, str]], str]
+
+
+def _renderer(literals: tuple[str, ...], slots: tuple[str, ...]) -> Renderer:
+    """A closure specialised for the number of slots: no branches, no attribute lookups."""
+    variables = tuple(dict.fromkeys(slots))
+
+    if not slots:
+        text = literals[0]
+
+        def render_none(values: Mapping[str, str]) -> str:
+            return text
+
+        return render_none
+
+    if len(slots) == 1:
+        (name,) = slots
+        head, tail = literals
+
+        def render_one(values: Mapping[str, str]) -> str:
+            try:
+                value = values[name]
+                if value and not value.isspace():
+                    return head + value + tail
+            except (KeyError, TypeError, AttributeError):
+                pass
+            raise _render_failure(variables, values)
+
+        return render_one
+
+    if len(slots) == 2:
+        name1, name2 = slots
+        head, middle, tail = literals
+
+        def render_two(values: Mapping[str, str]) -> str:
+            try:
+                first = values[name1]
+                second = values[name2]
+                if first and second and not (first.isspace() or second.isspace()):
+                    return "".join((head, first, middle, second, tail))
+            except (KeyError, TypeError, AttributeError):
+                pass
+            raise _render_failure(variables, values)
+
+        return render_two
+
+    getter = operator.itemgetter(*slots)
+    # literal, value, literal, value, …, literal: values go to the odd indexes
+    template_parts = [piece for literal in literals for piece in (literal, "")][:-1]
+
+    def render_many(values: Mapping[str, str]) -> str:
+        try:
+            got = getter(values)
+            if all(got) and not any(map(str.isspace, got)):
+                parts = template_parts.copy()
+                parts[1::2] = got
+                return "".join(parts)
+        except (KeyError, TypeError, AttributeError):
+            pass
+        raise _render_failure(variables, values)
+
+    return render_many
+
+
+@frozen
+class CompiledTemplate:
+    """A parsed template, ready to render many times. Build it with :func:`parse_template`.
+
+    ``literals`` has one more item than ``slots``; the text is
+    ``literals[0] + value(slots[0]) + literals[1] + …``. ``variables`` are the
+    distinct names in ``slots``, in order of first use.
+
+    ``render(values: Mapping[str, str]) -> str`` fills the template. It raises
+    :class:`TemplateError` ``template.missing_variable`` when a variable is
+    missing or empty and ``template.invalid_value`` when a value is not text.
+    Values are inserted as they are, never interpreted. (``render`` is a
+    closure built at parse time rather than a method: that makes rendering
+    faster than ``str.format_map``.)
+    """
+
+    text: str
+    literals: tuple[str, ...]
+    slots: tuple[str, ...]
+    variables: tuple[str, ...] = field(init=False)
+    render: Renderer = field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        if len(self.literals) != len(self.slots) + 1:
+            raise ValueError("a template has exactly one more literal part than variables")
+        object.__setattr__(self, "variables", tuple(dict.fromkeys(self.slots)))
+        object.__setattr__(self, "render", _renderer(self.literals, self.slots))
+
+
+def parse_template(text: str) -> CompiledTemplate:
+    """Parse ``text`` (see the module doc); :class:`TemplateError` ``template.syntax`` if bad."""
+    if not isinstance(text, str):
+        raise TemplateError(
+            "A template must be text.", code="template.syntax", details={"reason": "type"}
+        )
+    literals, slots = _scan(text)
+    return CompiledTemplate(text, literals, slots)
+
+
+def _compile(template: str | CompiledTemplate) -> CompiledTemplate:
+    return template if isinstance(template, CompiledTemplate) else parse_template(template)
+
+
+def _compile_optional(template: str | CompiledTemplate | None) -> CompiledTemplate | None:
+    return None if template is None else _compile(template)
+
+
+@frozen
+class Template:
+    """A template text, parsed when created: a bad one cannot exist."""
+
+    text: str = field(validator=validators.instance_of(str))
+    compiled: CompiledTemplate = field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "compiled", parse_template(self.text))
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """The variables the template uses, in order of first use."""
+        return self.compiled.variables
+
+    def render(self, values: Mapping[str, str]) -> str:
+        """See :meth:`CompiledTemplate.render`."""
+        return self.compiled.render(values)
+
+
+# -- email -----------------------------------------------------------------------------
+
+
+@frozen
+class RenderedEmail:
+    """An email ready to send: one-line subject, plain text and optional HTML."""
+
+    subject: str
+    text: str
+    html: str | None = None
+
+
+def _in_part(error: TemplateError, part: str) -> TemplateError:
+    error.details.setdefault("part", part)
+    return error
+
+
+def _subject_template(template: str | CompiledTemplate) -> CompiledTemplate:
+    compiled = _compile(template)
+    if any(_LINE_BREAK.search(literal) for literal in compiled.literals):
+        raise TemplateError(
+            "An email subject must be one line; the subject template contains a line break.",
+            code="template.header_injection",
+            details={"variable": None, "part": "subject"},
+        )
+    return compiled
+
+
+def render_email(
+    subject_tpl: str | CompiledTemplate,
+    text_tpl: str | CompiledTemplate,
+    html_tpl: str | CompiledTemplate | None,
+    values: Mapping[str, str],
+) -> RenderedEmail:
+    """Render the three parts of an email with the same ``values``.
+
+    A value substituted into the subject that holds a line break (CR, LF or any
+    other line or paragraph separator, or NUL) raises :class:`TemplateError`
+    ``template.header_injection`` naming the variable: it could forge headers.
+    Values in the HTML body are HTML-escaped; the HTML template itself is
+    trusted. Errors carry ``details["part"]``: ``subject``, ``text`` or ``html``.
+    """
+    subject_c = _subject_template(subject_tpl)
+    try:
+        subject = subject_c.render(values)
+    except TemplateError as exc:
+        raise _in_part(exc, "subject") from None
+    for name in subject_c.variables:
+        if _LINE_BREAK.search(values[name]):
+            raise TemplateError(
+                f"The value of {name!r} contains a line break and cannot go into an email subject.",
+                code="template.header_injection",
+                details={"variable": name, "part": "subject"},
+            )
+    try:
+        text = _compile(text_tpl).render(values)
+    except TemplateError as exc:
+        raise _in_part(exc, "text") from None
+    body: str | None = None
+    if html_tpl is not None:
+        html_c = _compile(html_tpl)
+        escaped: dict[str, Any] = {}
+        for name in html_c.variables:
+            if name in values:
+                value = values[name]
+                escaped[name] = html.escape(value) if isinstance(value, str) else value
+        try:
+            body = html_c.render(escaped)
+        except TemplateError as exc:
+            raise _in_part(exc, "html") from None
+    return RenderedEmail(subject, text, body)
+
+
+@frozen
+class EmailTemplate:
+    """An email template: subject, plain text and optional HTML, parsed when created."""
+
+    subject: CompiledTemplate = field(converter=_subject_template)
+    text: CompiledTemplate = field(converter=_compile)
+    html: CompiledTemplate | None = field(default=None, converter=_compile_optional)
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """Every variable of the three parts, in order of first use."""
+        parts = (self.subject, self.text) + ((self.html,) if self.html else ())
+        return tuple(dict.fromkeys(v for p in parts for v in p.variables))
+
+    def render(self, values: Mapping[str, str]) -> RenderedEmail:
+        """See :func:`render_email`."""
+        return render_email(self.subject, self.text, self.html, values)
+
+
+# -- registered brandname templates -----------------------------------------------------
+
+
+def _pattern(compiled: CompiledTemplate) -> re.Pattern[str]:
+    groups: dict[str, str] = {}
+    pieces = [re.escape(compiled.literals[0])]
+    for name, literal in zip(compiled.slots, compiled.literals[1:], strict=True):
+        group = groups.get(name)
+        if group is None:
+            group = groups[name] = f"v{len(groups)}"
+            pieces.append(f"(?P<{group}>.+?)")
+        else:
+            pieces.append(f"(?P={group})")
+        pieces.append(re.escape(literal))
+    return re.compile("".join(pieces), re.DOTALL)
+
+
+@frozen
+class RegisteredPattern:
+    """A template registered with an SMS gateway for customer-care messages.
+
+    A message matches when its text equals the template's literal parts exactly
+    and only the variables differ (each at least one character; a variable used
+    twice must have the same value both times).
+    """
+
+    template_text: str
+    brandname: str | None = None
+    _regex: re.Pattern[str] = field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_regex", _pattern(parse_template(self.template_text)))
+
+    def matches(self, rendered_text: str) -> bool:
+        """True when ``rendered_text`` could have been rendered from this template."""
+        return self._regex.fullmatch(rendered_text) is not None
+
+
+def matches_registered(template_text: str, rendered_text: str) -> bool:
+    """True when ``rendered_text`` follows the registered template ``template_text``."""
+    return RegisteredPattern(template_text).matches(rendered_text)
+
+
+# -- advertising -----------------------------------------------------------------------
+
+_TRAILING = " \t\r\n.!"
+
+
+def label_advertising(
+    text: str, *, label: str = DEFAULT_AD_LABEL, opt_out: str = DEFAULT_OPT_OUT
+) -> str:
+    """An advertising SMS with ``label`` first and the ``opt_out`` sentence last.
+
+    Each is added only when not already there (compared ignoring case, accents
+    and trailing punctuation), so labelling twice changes nothing. Pass
+    ``""`` to leave one out.
+    """
+    out = text
+    if label and not fold(out.lstrip()).startswith(fold(label)):
+        out = f"{label} {out.lstrip()}" if out.strip() else label
+    if opt_out:
+        wanted = fold(opt_out).rstrip(_TRAILING)
+        if not fold(out).rstrip(_TRAILING).endswith(wanted):
+            out = f"{out.rstrip()} {opt_out}"
+    return out
