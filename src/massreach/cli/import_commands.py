@@ -261,13 +261,14 @@ def cmd_plan_delete(reach: Reach, args: argparse.Namespace) -> int:
 
 
 def cmd_contacts(reach: Reach, args: argparse.Namespace) -> int:
-    """The contacts of a list (phones masked unless --unmask)."""
+    """The contacts of a list. Tables mask phones unless --unmask; ``--json`` is the
+    data interface for programs and carries full E.164 numbers."""
     found = reach.storage.get_list(args.list)
     if found is None:
         from massreach.errors import NotFound
 
         raise NotFound(f"there is no list {args.list!r}", code="list.not_found")
-    show = (lambda p: p) if args.unmask else mask_phone
+    show = (lambda p: p) if (args.unmask or args.json) else mask_phone
     contacts = []
     after = 0
     while args.limit is None or len(contacts) < args.limit:
