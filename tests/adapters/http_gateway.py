@@ -159,7 +159,9 @@ def http_gateway(
     server = ThreadingHTTPServer((HOST, 0), handler)
     server.daemon_threads = True
     gateway.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, name="test-sms-gateway", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name="test-sms-gateway", daemon=True
+    )
     thread.start()
     try:
         yield gateway
