@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from massreach.core.distribution import ProcessingStatus, Scope, Share
 from massreach.model import (
@@ -40,6 +40,7 @@ from massreach.model import (
     Template,
 )
 from massreach.model.contacts import ListFeed
+from massreach.model.jobs import JobState, ScheduledJob
 
 #: Called by :meth:`Storage.distribute` with the number of records in scope; returns
 #: how many of them each agent gets, in order.
@@ -209,6 +210,34 @@ class Storage(Protocol):
         """total, completed (status not unprocessed), assigned (owner set),
         unassigned (no owner; ``assigned + unassigned == total``), and per agent
         (by agent id) the records it owns and how many of them are worked."""
+
+    # -- scheduled jobs ----------------------------------------------------------------
+    def create_job(self, job: ScheduledJob) -> ScheduledJob:
+        """Store a new scheduled job (its ``id`` is ignored); returns it with its id."""
+
+    def get_job(self, job_id: int) -> ScheduledJob | None:
+        """One job by id."""
+
+    def jobs(self, kind: str) -> list[ScheduledJob]:
+        """Every job of a kind, newest first."""
+
+    def claim_due_jobs(
+        self, kind: str, *, worker: str, now: datetime, lease: timedelta
+    ) -> list[ScheduledJob]:
+        """Claim pending jobs of ``kind`` whose ``run_at <= now`` (and running ones whose
+        lease ran out): they become ``running`` for ``worker`` until ``now + lease``.
+        No job is claimed by two workers at once."""
+
+    def finish_job(
+        self,
+        job_id: int,
+        *,
+        state: JobState,
+        now: datetime,
+        result: Mapping[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Record that a job is ``done`` (with its result) or ``failed`` (with an error)."""
 
     # -- templates and campaigns ---------------------------------------------------
     def save_template(self, template: Template) -> None:
