@@ -23,3 +23,11 @@ def key_value(text: str) -> tuple[str, str]:
     if not sep or not key.strip():
         raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
     return key.strip(), value.strip()
+
+
+def check_unmask(args: argparse.Namespace) -> None:
+    """``--unmask`` shows full phone numbers: only an admin (``--role admin``) may."""
+    if getattr(args, "unmask", False):
+        from massreach.core.roles import Action, check, parse_role
+
+        check(parse_role(getattr(args, "role", None) or "agent"), Action.unmask_phones)

@@ -8,7 +8,6 @@ from typing import Any, TextIO
 from massreach.cli.arguments import iso_time
 from massreach.cli.output import emit, key_values, table
 from massreach.core.distribution import ProcessingStatus, Scope, parse_counts
-from massreach.core.roles import Action, check, parse_role
 from massreach.engine import Reach
 from massreach.model import ContactQuery
 from massreach.services.distribution import DistributionRequest
@@ -200,7 +199,3 @@ def cmd_task_stats(reach: Reach, args: argparse.Namespace) -> int:
     emit(args, data, human)
     return 0
 
-
-def check_unmask(role_text: str | None) -> None:
-    """``--unmask`` is for admins only."""
-    check(parse_role(role_text or "agent"), Action.unmask_phones)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any, TextIO
 
-from massreach.cli.arguments import iso_time, key_value
+from massreach.cli.arguments import check_unmask, iso_time, key_value
 from massreach.cli.output import emit, key_values, table
 from massreach.core.masking import mask_phone
 from massreach.engine import Reach
@@ -57,7 +57,8 @@ def add_commands(subparsers: Any) -> None:
     p = subparsers.add_parser("contacts", help="the contacts of a list")
     p.add_argument("list")
     p.add_argument("--limit", type=int, default=None)
-    p.add_argument("--unmask", action="store_true", help="show full phone numbers")
+    p.add_argument("--unmask", action="store_true", help="show full phone numbers (admin only)")
+    p.add_argument("--role", help="your role, for --unmask (admin)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_contacts)
 
@@ -263,6 +264,7 @@ def cmd_plan_delete(reach: Reach, args: argparse.Namespace) -> int:
 def cmd_contacts(reach: Reach, args: argparse.Namespace) -> int:
     """The contacts of a list. Tables mask phones unless --unmask; ``--json`` is the
     data interface for programs and carries full E.164 numbers."""
+    check_unmask(args)
     found = reach.storage.get_list(args.list)
     if found is None:
         from massreach.errors import NotFound
