@@ -186,6 +186,7 @@ def load_config(
             f"(known: {', '.join(sorted({*kinds, *_SECTIONS}))})",
             "config.unknown_keys",
             key=unknown[0],
+            prefix=False,
             keys=unknown,
         )
     channel_tables = {
@@ -211,8 +212,16 @@ class _Reader:
         self.path_ = path
         self.base = path.parent
 
-    def error(self, message: str, code: str, key: str | None = None, **details: Any) -> ConfigError:
-        text = f"{key}: {message}" if key and not message.startswith("unknown") else message
+    def error(
+        self,
+        message: str,
+        code: str,
+        key: str | None = None,
+        *,
+        prefix: bool = True,
+        **details: Any,
+    ) -> ConfigError:
+        text = f"{key}: {message}" if key and prefix else message
         return ConfigError(
             text,
             code=code,
@@ -274,9 +283,11 @@ class _Reader:
         unknown = sorted(set(value) - set(known))
         if unknown:
             raise self.error(
-                f"unknown keys in [{name}]: {', '.join(unknown)} (known: {', '.join(known)})",
+                f"unknown {'keys' if len(unknown) > 1 else 'key'} "
+                f"{', '.join(f'{name}.{k}' for k in unknown)} (known: {', '.join(known)})",
                 "config.unknown_keys",
                 key=f"{name}.{unknown[0]}",
+                prefix=False,
                 keys=unknown,
             )
         return value
