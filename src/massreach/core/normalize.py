@@ -26,6 +26,7 @@ then a handful of string operations per row and never raises. Rules:
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
@@ -116,12 +117,10 @@ class NormalizeOptions:
 class FieldValues(Mapping[str, str]):
     """An immutable, hashable, ordered ``name → value`` mapping (custom fields, params)."""
 
-    __slots__ = ("_data", "_items")
+    __slots__ = ("_data",)
 
     def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
-        data = dict(items)
-        self._data = data
-        self._items = tuple(data.items())
+        self._data = dict(items)
 
     def __getitem__(self, key: str) -> str:
         return self._data[key]
@@ -133,7 +132,7 @@ class FieldValues(Mapping[str, str]):
         return len(self._data)
 
     def __hash__(self) -> int:
-        return hash(frozenset(self._items))
+        return hash(frozenset(self._data.items()))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Mapping):
@@ -145,35 +144,46 @@ class FieldValues(Mapping[str, str]):
 
 
 def _field_values(value: Mapping[str, str] | Iterable[tuple[str, str]]) -> FieldValues:
-    return value if isinstance(value, FieldValues) else FieldValues(value)
+    return value if type(value) is FieldValues else FieldValues(value)
 
 
-def _aware(_instance: object, _attribute: object, value: datetime | None) -> None:
-    if value is not None and value.utcoffset() is None:
-        raise ValueError("callback_at must be timezone-aware")
+_GENDER_VALUES = frozenset({"F", "M", None})
+_STATUS_VALUES = frozenset({*STATUS_VALUES, None})
 
 
-_optional_str = validators.optional(validators.instance_of(str))
-
-
-@frozen(repr=False)
+@frozen(repr=False, slots=False)
 class ImportedRecord:
-    """One accepted row, normalised. Its repr masks the phone and e-mail."""
+    """One accepted row, normalised. Its repr masks the phone and e-mail.
 
-    row: int = field(validator=validators.instance_of(int))
-    phone: str | None = field(default=None, validator=_optional_str)
-    email: str | None = field(default=None, validator=_optional_str)
+    A million of these are made per import, so the checks are one
+    ``__attrs_post_init__`` rather than a validator per field: ``row`` is an int,
+    ``gender`` is ``"F"``, ``"M"`` or None, ``status`` one of the processing
+    statuses or None, ``tags`` a tuple, ``callback_at`` aware (``ValueError``
+    otherwise).
+    """
+
+    row: int
+    phone: str | None = None
+    email: str | None = None
     name: str | None = None
     description: str | None = None
-    gender: Literal["F", "M"] | None = field(
-        default=None, validator=validators.in_(("F", "M", None))
-    )
+    gender: Literal["F", "M"] | None = None
     crm_id: str | None = None
-    tags: tuple[str, ...] = field(default=(), validator=validators.instance_of(tuple))
+    tags: tuple[str, ...] = ()
     fields: FieldValues = field(factory=FieldValues, converter=_field_values)
-    status: str | None = field(default=None, validator=validators.in_((*STATUS_VALUES, None)))
-    callback_at: datetime | None = field(default=None, validator=_aware)
+    status: str | None = None
+    callback_at: datetime | None = None
     agent: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if (
+            type(self.row) is not int
+            or self.gender not in _GENDER_VALUES
+            or self.status not in _STATUS_VALUES
+            or type(self.tags) is not tuple
+            or (self.callback_at is not None and self.callback_at.utcoffset() is None)
+        ):
+            raise ValueError(f"invalid imported record: {self!r}")
 
     def __repr__(self) -> str:
         return (
@@ -189,7 +199,7 @@ class RowFailure:
 
     row: int = field(validator=validators.instance_of(int))
     code: str = field(validator=validators.instance_of(str))
-    column: str | None = field(validator=_optional_str)
+    column: str | None = field(validator=validators.optional(validators.instance_of(str)))
     message: str = field(validator=validators.instance_of(str))
 
 
@@ -220,6 +230,12 @@ def parse_datetime(text: str, zone: tzinfo) -> datetime | None:
         return None
 
 
+_SLOTS = (
+    "phone", "email", "name", "first_name", "last_name", "description", "gender",
+    "crm_id", "tag", "status", "contact_date", "agent",
+)  # fmt: skip
+
+
 class RowNormalizer:
     """Normalises the rows of one file with one mapping and one set of options."""
 
@@ -227,12 +243,12 @@ class RowNormalizer:
         self.mapping = mapping
         self.options = options
         self._headers = mapping.headers
-        self._width = len(mapping.headers)
+        width = self._width = len(mapping.headers)
         columns = mapping.field_columns()
-        self._col = {name: columns.get(name, -1) for name in (
-            "phone", "email", "name", "first_name", "last_name", "description", "gender",
-            "crm_id", "tag", "status", "contact_date", "agent",
-        )}  # fmt: skip
+        self._col = {name: columns.get(name, -1) for name in _SLOTS}
+        # Unmapped fields read the padding cell at index ``width`` (always "").
+        self._get = operator.itemgetter(*(i if i >= 0 else width for i in self._col.values()))
+        self._pads = tuple(("",) * (width + 1 - n) for n in range(width + 1))
         self._extras = tuple(
             (i, t[len(CUSTOM_PREFIX) :] if t.startswith(CUSTOM_PREFIX) else t)
             for t, i in sorted(columns.items(), key=lambda item: item[1])
@@ -241,115 +257,122 @@ class RowNormalizer:
         self._phones = PhoneNormalizer(options.default_region)
         self._zone = _zone(options.timezone)
         self._kind = options.kind
+        self._constant_tags = options.constant_tags
 
-    def _header(self, column: int) -> str | None:
-        return self._headers[column] if column >= 0 else None
-
-    def _failure(self, row: int, code: str, column: int, message: str) -> RowFailure:
-        header = self._header(column)
+    def _failure(self, row: int, code: str, field_name: str | None, message: str) -> RowFailure:
+        column = self._col.get(field_name, -1) if field_name is not None else -1
+        header = self._headers[column] if column >= 0 else None
         where = f"row {row}" + (f", column {header!r}" if header is not None else "")
         return RowFailure(row=row, code=code, column=header, message=f"{where}: {message}")
 
     def normalize(self, row: int, cells: Sequence[str]) -> ImportedRecord | RowFailure:
         """The record of row number ``row`` (1-based, as in the file), or why it fails."""
         width = self._width
-        if len(cells) > width:
+        n = len(cells)
+        if n > width:
             if not is_blank(cells[width:]):
                 return self._failure(
-                    row, "row.misaligned", -1,
-                    f"the row has {len(cells)} cells but the header has {width} columns; "
+                    row, "row.misaligned", None,
+                    f"the row has {n} cells but the header has {width} columns; "
                     "its columns are misaligned",
                 )  # fmt: skip
-        elif len(cells) < width:
-            cells = [*cells, *([""] * (width - len(cells)))]
-        col = self._col
-        values = {name: (cells[i].strip() if i >= 0 else "") for name, i in col.items()}
+            padded = [*cells[:width], ""]
+        else:
+            padded = [*cells, *self._pads[n]]
+        (
+            phone_text, email_text, name, first_name, last_name, description, gender_text,
+            crm_id, tag_text, status_text, date_text, agent,
+        ) = self._get(padded)  # fmt: skip
 
         phone: str | None = None
-        if values["phone"]:
-            phone = self._phones.e164_or_none(values["phone"])
+        phone_text = phone_text.strip()
+        if phone_text:
+            phone = self._phones.e164_or_none(phone_text)
             if phone is None:
-                return self._failure(
-                    row, "phone.invalid", col["phone"],
-                    f"{mask_phone(values['phone'])} is not a valid phone number",
-                )  # fmt: skip
-        email = values["email"] or None
+                message = f"{mask_phone(phone_text)} is not a valid phone number"
+                return self._failure(row, "phone.invalid", "phone", message)
+        email = email_text.strip() or None
         if email is not None and not is_valid_email(email):
             message = f"{mask_email(email)} is not a valid e-mail address"
-            return self._failure(row, "email.invalid", col["email"], message)
-        gender = None
-        if values["gender"]:
-            gender = _GENDERS.get(header_key(values["gender"]))
+            return self._failure(row, "email.invalid", "email", message)
+        gender: Literal["F", "M"] | None = None
+        gender_text = gender_text.strip()
+        if gender_text:
+            gender = _GENDERS.get(header_key(gender_text))
             if gender is None:
-                return self._failure(
-                    row, "gender.unknown", col["gender"],
-                    f"{values['gender'][:40]!r} is not a gender (use F or M)",
-                )  # fmt: skip
+                message = f"{gender_text[:40]!r} is not a gender (use F or M)"
+                return self._failure(row, "gender.unknown", "gender", message)
 
         status: str | None = None
         callback_at: datetime | None = None
-        agent = values["agent"] or None
-        if values["status"]:
+        agent = agent.strip() or None
+        status_text = status_text.strip()
+        if status_text:
+            failure = None
             try:
-                parsed = parse_status(values["status"])
+                parsed = parse_status(status_text)
             except RowError as exc:
-                return self._failure(row, exc.code, col["status"], exc.message)
+                return self._failure(row, exc.code, "status", exc.message)
             status = parsed.status
             if parsed.mine:
-                date_text = values["contact_date"]
-                if not date_text or agent is None:
-                    missing = col["contact_date"] if not date_text else col["agent"]
-                    return self._failure(
-                        row, "status.callback_incomplete",
-                        missing if missing >= 0 else col["status"],
-                        "a 'my record' status needs a contact date and an agent",
-                    )  # fmt: skip
-                callback_at = parse_datetime(date_text, self._zone)
-                if callback_at is None:
-                    return self._failure(
-                        row, "date.invalid", col["contact_date"],
-                        f"{date_text[:40]!r} is not a date (use yyyy-mm-dd or dd/mm/yyyy, "
-                        "optionally with HH:MM)",
-                    )  # fmt: skip
+                callback_at, failure = self._callback(row, date_text.strip(), agent)
+                if failure is not None:
+                    return failure
 
-        tags = _tags((*_TAG_SPLIT.split(values["tag"]), *self.options.constant_tags))
-        crm_id = values["crm_id"] or None
+        tag_text = tag_text.strip()
+        if tag_text:
+            parts = _TAG_SPLIT.split(tag_text)
+            tags = (tag_text,) if len(parts) == 1 else _tags(parts)
+            if self._constant_tags:
+                tags = _tags((*tags, *self._constant_tags))
+        else:
+            tags = self._constant_tags
+        crm_id = crm_id.strip() or None
         kind = self._kind
         if kind is ImportKind.bulk_send:
             if phone is None and email is None:
-                target = col["phone"] if col["phone"] >= 0 else col["email"]
-                return self._failure(
-                    row, "row.missing_target", target,
-                    "the row has no phone number or e-mail address",
-                )  # fmt: skip
+                target = "phone" if self._col["phone"] >= 0 else "email"
+                message = "the row has no phone number or e-mail address"
+                return self._failure(row, "row.missing_target", target, message)
             if not tags:
-                return self._failure(
-                    row, "row.missing_tag", col["tag"],
-                    "the row has no tag (give a tag column or a tag for the whole file)",
-                )  # fmt: skip
+                message = "the row has no tag (give a tag column or a tag for the whole file)"
+                return self._failure(row, "row.missing_tag", "tag", message)
         elif kind is ImportKind.crm_status:
             if crm_id is None:
-                return self._failure(row, "row.missing_crm_id", col["crm_id"], "no CRM id")
+                return self._failure(row, "row.missing_crm_id", "crm_id", "no CRM id")
             if status is None:
-                return self._failure(row, "row.missing_status", col["status"], "no status")
+                return self._failure(row, "row.missing_status", "status", "no status")
         elif phone is None:
-            return self._failure(row, "row.missing_phone", col["phone"], "no phone number")
+            return self._failure(row, "row.missing_phone", "phone", "no phone number")
 
-        name = values["name"] or (
-            " ".join(p for p in (values["first_name"], values["last_name"]) if p) or None
+        name = name.strip() or (
+            " ".join(p for p in (first_name.strip(), last_name.strip()) if p) or None
         )
-        fields = FieldValues((key, cells[i].strip()) for i, key in self._extras if cells[i].strip())
+        extras = {}
+        for i, key in self._extras:
+            value = padded[i].strip()
+            if value:
+                extras[key] = value
         return ImportedRecord(
-            row=row,
-            phone=phone,
-            email=email,
-            name=name,
-            description=values["description"] or None,
-            gender=gender,
-            crm_id=crm_id,
-            tags=tags,
-            fields=fields,
-            status=status,
-            callback_at=callback_at,
-            agent=agent,
-        )
+            row, phone, email, name, description.strip() or None, gender, crm_id, tags,
+            FieldValues(extras), status, callback_at, agent,
+        )  # fmt: skip
+
+    def _callback(
+        self, row: int, date_text: str, agent: str | None
+    ) -> tuple[datetime | None, RowFailure | None]:
+        """The pinned callback time of a "my record" row, or the failure."""
+        if not date_text or agent is None:
+            missing = "contact_date" if not date_text else "agent"
+            if self._col[missing] < 0:
+                missing = "status"
+            message = "a 'my record' status needs a contact date and an agent"
+            return None, self._failure(row, "status.callback_incomplete", missing, message)
+        callback_at = parse_datetime(date_text, self._zone)
+        if callback_at is None:
+            message = (
+                f"{date_text[:40]!r} is not a date (use yyyy-mm-dd or dd/mm/yyyy, "
+                "optionally with HH:MM)"
+            )
+            return None, self._failure(row, "date.invalid", "contact_date", message)
+        return callback_at, None

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 from phonenumbers import PhoneMetadata
@@ -47,7 +47,6 @@ _MAX_INPUT = 64  # longer text goes to phonenumbers (which itself stops at 250)
 _MIN_NSN = 2  # phonenumbers' _MIN_LENGTH_FOR_NSN
 _MAX_NSN = 17  # phonenumbers' _MAX_LENGTH_FOR_NSN
 _MAX_CC_DIGITS = 3
-_DROP_SEPARATORS = str.maketrans("", "", " -.()")
 _PLAIN_DIGITS = re.compile(r"[0-9]+")
 
 # phonenumbers.ValidationResult for the UNKNOWN type, as small ints.
@@ -255,6 +254,52 @@ def _split_country_code(digits: str) -> tuple[int, str] | None:
     return None
 
 
+def _national_e164(
+    home: _Region, regions: tuple[_Region, ...]
+) -> Callable[[str], str]:
+    """The end of ``parse`` + ``is_valid_number`` for numbers of ``home``'s country
+    read with ``home``'s metadata, specialised for speed (see ``_finish``)."""
+    general = home.general
+    general_full = general.fullmatch if general is not None else _never
+    plain = home.national_prefix_plain
+    plain_len = len(plain) if plain is not None else 0
+    strip = home.strip_national_prefix
+    length_result = home.length_result
+    valid_by_length = home.valid_by_length if len(regions) == 1 else None
+    plus_cc = f"+{home.cc_text}"
+
+    def finish(national: str) -> str:
+        if len(national) < _MIN_NSN:
+            return INVALID
+        if plain is not None:
+            if national.startswith(plain):
+                stripped = national[plain_len:]
+                if general_full(stripped) is None and general_full(national) is not None:
+                    stripped = national
+            else:
+                stripped = national
+        else:
+            stripped = strip(national)
+        if length_result[len(stripped)] not in _NOT_STRIPPABLE:
+            national = stripped
+        n = len(national)
+        if n > _MAX_NSN:
+            return INVALID
+        if valid_by_length is not None:
+            pattern = valid_by_length[n]
+            if pattern is None or pattern.match(national) is None:
+                return INVALID
+        elif not _is_valid(regions, national):
+            return INVALID
+        return plus_cc + national
+
+    return finish
+
+
+def _never(_text: str) -> None:
+    return None
+
+
 class FastPhoneParser:
     """Exact E.164 normalisation for common shapes, for one default region.
 
@@ -262,7 +307,7 @@ class FastPhoneParser:
     compiles the region's patterns once (cached per process).
     """
 
-    __slots__ = ("_home", "_home_country")
+    __slots__ = ("_finish_home", "_home", "_home_country", "_home_is_main")
 
     def __init__(self, default_region: str) -> None:
         code = default_region.upper()
@@ -273,6 +318,8 @@ class FastPhoneParser:
         if country is None:  # pragma: no cover - every supported region has a country
             raise ValueError(f"unknown region {default_region!r}")
         self._home_country = country
+        self._home_is_main = country[0] is self._home
+        self._finish_home = _national_e164(self._home, country[1])
 
     def e164(self, text: str) -> str | None:
         """E.164 text, :data:`INVALID` for a certainly invalid number, None if unsure."""
@@ -280,12 +327,23 @@ class FastPhoneParser:
         if not s or len(s) > _MAX_INPUT:
             return None
         plus = s[0] == "+"
-        digits = (s[1:] if plus else s).translate(_DROP_SEPARATORS)
-        if len(digits) < 3 or not (digits.isdigit() and digits.isascii()):
-            return None
         if plus:
-            return self._international(digits, retry_possible=True)
+            s = s[1:]
+        if s.isdigit():
+            digits = s
+        else:
+            digits = s.replace(" ", "").replace("-", "").replace(".", "")
+            digits = digits.replace("(", "").replace(")", "")
+            if not digits.isdigit():
+                return None
+        if len(digits) < 3 or not digits.isascii():
+            return None
         home = self._home
+        if plus:
+            if digits.startswith(home.cc_text) and self._home_is_main:
+                # Country codes are prefix-free: this is the home country's code.
+                return self._finish_home(digits[len(home.cc_text) :])
+            return self._international(digits, retry_possible=True)
         # International prefix of the default region (parse: _parse_prefix_as_idd).
         plain = home.idd_plain
         end = -1
@@ -304,11 +362,14 @@ class FastPhoneParser:
             if (not home.general_match(digits) and home.general_match(rest)) or home.length_result[
                 len(digits)
             ] == _TOO_LONG:
+                if self._home_is_main:
+                    return self._finish_home(rest)
                 main, regions = self._home_country
-                return self._finish(main, regions, rest)
-        return self._finish(home, self._home_country[1], digits)
+                return _finish(main, regions, rest)
+        return self._finish_home(digits)
 
-    def _international(self, digits: str, *, retry_possible: bool) -> str | None:
+    @staticmethod
+    def _international(digits: str, *, retry_possible: bool) -> str | None:
         if len(digits) <= _MIN_NSN:
             return INVALID
         split = _split_country_code(digits)
@@ -318,16 +379,16 @@ class FastPhoneParser:
         country = _country(split[0])
         if country is None:
             return None
-        return self._finish(country[0], country[1], split[1])
+        return _finish(country[0], country[1], split[1])
 
-    @staticmethod
-    def _finish(metadata: _Region, regions: tuple[_Region, ...], national: str) -> str:
-        """The end of ``parse`` (national prefix, lengths) and ``is_valid_number``."""
-        if len(national) < _MIN_NSN:
-            return INVALID
-        stripped = metadata.strip_national_prefix(national)
-        if metadata.length_result[len(stripped)] not in _NOT_STRIPPABLE:
-            national = stripped
-        if len(national) > _MAX_NSN or not _is_valid(regions, national):
-            return INVALID
-        return f"+{regions[0].cc_text}{national}"
+
+def _finish(metadata: _Region, regions: tuple[_Region, ...], national: str) -> str:
+    """The end of ``parse`` (national prefix, lengths) and ``is_valid_number``."""
+    if len(national) < _MIN_NSN:
+        return INVALID
+    stripped = metadata.strip_national_prefix(national)
+    if metadata.length_result[len(stripped)] not in _NOT_STRIPPABLE:
+        national = stripped
+    if len(national) > _MAX_NSN or not _is_valid(regions, national):
+        return INVALID
+    return f"+{regions[0].cc_text}{national}"

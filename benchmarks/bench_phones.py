@@ -1,0 +1,116 @@
+"""Phone normalisation throughput: the fast path against phonenumbers (not a test).
+
+Run: ``.venv/bin/python benchmarks/bench_phones.py [N]``. Prints numbers per second
+for
+
+* the fast path alone on common Vietnamese mobile numbers in mixed formats;
+* ``PhoneNormalizer.e164_or_none`` (Excel clean-up + fast path + fallback) on a mix
+  like ``bench_import``'s: mixed formats, 0.5% bad numbers;
+* phonenumbers ``parse`` + ``is_valid_number`` + ``format_number`` on the same mix;
+* ``RowNormalizer.normalize`` on rows of phone, name, e-mail, 3 variables, tag.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from massreach.core.mapping import propose_mapping
+from massreach.core.normalize import NormalizeOptions, RowNormalizer
+from massreach.core.phone_patterns import FastPhoneParser
+from massreach.core.phones import PhoneNormalizer, phonenumbers_e164
+
+_PREFIXES = ["9", "3", "7", "8", "5"]
+_SECOND = {"9": "0123456789", "3": "23456789", "7": "06789", "8": "123456789", "5": "689"}
+
+
+def vn_mobile(rng: random.Random) -> str:
+    """A national significant number in a Vietnamese mobile range."""
+    first = rng.choice(_PREFIXES)
+    return first + rng.choice(_SECOND[first]) + "".join(rng.choice("0123456789") for _ in range(7))
+
+
+def written(nsn: str, rng: random.Random) -> str:
+    """One of the ways people (and Excel) write the number."""
+    shape = rng.randrange(8)
+    if shape == 0:
+        return "0" + nsn
+    if shape == 1:
+        return "+84" + nsn
+    if shape == 2:
+        return "84" + nsn
+    if shape == 3:
+        return f"0{nsn[:2]} {nsn[2:5]} {nsn[5:]}"
+    if shape == 4:
+        return f"0{nsn[:2]}-{nsn[2:5]}-{nsn[5:]}"
+    if shape == 5:
+        return f"+84 {nsn[:2]} {nsn[2:5]} {nsn[5:]}"
+    if shape == 6:
+        return f"(0{nsn[:2]}) {nsn[2:5]} {nsn[5:]}"
+    return f"84{nsn}.0"
+
+
+def mix(n: int, bad_rate: float, seed: int = 7) -> list[str]:
+    """``n`` numbers in mixed formats, ``bad_rate`` of them broken."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        text = written(vn_mobile(rng), rng)
+        if rng.random() < bad_rate:
+            text = rng.choice([text[:-3], text + "99", "n/a", "12345", "0" + text[2:]])
+        out.append(text)
+    return out
+
+
+def rate(label: str, fn: Callable[[str], object], items: Sequence[str]) -> float:
+    """Best of three runs, printed as items per second."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        for item in items:
+            fn(item)
+        best = min(best, time.perf_counter() - start)
+    per_second = len(items) / best
+    print(f"{label:<58} {per_second:>12,.0f} /s")
+    return per_second
+
+
+def main(argv: Sequence[str]) -> None:
+    """Run the measurements."""
+    n = int(argv[1]) if len(argv) > 1 else 200_000
+    common = [text for text in mix(n, 0.0) if not text.endswith(".0")]
+    mixed = mix(n, 0.005)
+    fast = FastPhoneParser("VN")
+    normalizer = PhoneNormalizer("VN")
+    unsure = sum(fast.e164(t) is None for t in mixed)
+    print(f"{n:,} numbers; fast path unsure on {unsure} of the mix ({unsure / n:.2%})")
+    rate("fast path, common VN formats", fast.e164, common)
+    rate("PhoneNormalizer.e164_or_none, mix with 0.5% bad", normalizer.e164_or_none, mixed)
+    reference = mixed[: max(1, n // 4)]
+    rate(
+        "phonenumbers parse+is_valid+format, same mix",
+        lambda t: phonenumbers_e164(t, "VN"),
+        reference,
+    )
+
+    rng = random.Random(3)
+    mapping = propose_mapping(["phone", "name", "email", "param0", "param1", "param2", "tag"])
+    rows = [
+        (text, f"Khách {i}", f"u{i}@example.vn", str(i), "x" * 5, "2024-05-01", rng.choice("ABC"))
+        for i, text in enumerate(mixed)
+    ]
+    rows_normalizer = RowNormalizer(mapping, NormalizeOptions(kind="bulk_send"))
+    numbered = list(enumerate(rows, start=2))
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        for row, cells in numbered:
+            rows_normalizer.normalize(row, cells)
+        best = min(best, time.perf_counter() - start)
+    print(f"{'RowNormalizer.normalize, 7 columns':<58} {len(rows) / best:>12,.0f} /s")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
