@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 import re
 from collections.abc import Mapping
 
@@ -149,6 +151,16 @@ def test_template_class() -> None:
     assert Template("Xin chào {name}") == template
     with pytest.raises(TemplateError):
         Template("{x.y}")
+
+
+def test_pickle_and_copy() -> None:
+    compiled = parse_template("{a} and {b} and {c}")
+    values = {"a": "1", "b": "2", "c": "3"}
+    for clone in (pickle.loads(pickle.dumps(compiled)), copy.deepcopy(compiled)):
+        assert clone == compiled
+        assert clone.render(values) == "1 and 2 and 3"
+    template = Template("Hi {name}")
+    assert pickle.loads(pickle.dumps(template)).render({"name": "A"}) == "Hi A"
 
 
 def test_compiled_template_checks_its_parts() -> None:

@@ -253,6 +253,10 @@ class CompiledTemplate:
         object.__setattr__(self, "variables", tuple(dict.fromkeys(self.slots)))
         object.__setattr__(self, "render", _renderer(self.literals, self.slots))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle and copy by the parts; the renderer closure is rebuilt."""
+        return (CompiledTemplate, (self.text, self.literals, self.slots))
+
 
 def parse_template(text: str) -> CompiledTemplate:
     """Parse ``text`` (see the module doc); :class:`TemplateError` ``template.syntax`` if bad."""
