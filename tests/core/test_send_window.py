@@ -189,11 +189,13 @@ def test_next_open_is_the_first_open_moment(w: SendWindow, at: datetime, view: s
     assert w.is_open(nxt)
     if w.is_open(at):
         assert nxt == at
-    gap = nxt - at
+    # sample in UTC: arithmetic on datetimes of a DST zone is wall-clock arithmetic
+    u, nxt_u = at.astimezone(UTC), nxt.astimezone(UTC)
+    gap = nxt_u - u
     if gap > timedelta(0):
-        samples = [at + gap * k / 24 for k in range(24)]
-        samples.append(nxt - timedelta(microseconds=1))
-        assert not any(w.is_open(s) for s in samples if at <= s < nxt)
+        samples = [u + gap * k / 24 for k in range(24)]
+        samples.append(nxt_u - timedelta(microseconds=1))
+        assert not any(w.is_open(s) for s in samples if u <= s < nxt_u)
 
 
 @given(instants, st.sampled_from(ZONES), st.integers(0, 5), st.integers(0, 23))

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from fractions import Fraction
 from typing import Literal
@@ -313,7 +313,10 @@ class RecordState:
 
     def pinned(self, now: datetime) -> bool:
         """True while the record is a pinned callback whose date has not come."""
-        return self.callback_at is not None and require_aware(now) < self.callback_at
+        # compared in UTC: datetimes sharing a zone compare by wall clock, wrong in a
+        # repeated DST hour
+        now_utc = require_aware(now).astimezone(UTC)
+        return self.callback_at is not None and now_utc < self.callback_at.astimezone(UTC)
 
 
 def in_scope(record: RecordState, scope: Scope, now: datetime) -> bool:

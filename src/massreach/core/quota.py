@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from attrs import Factory, field, frozen, validators
 
@@ -214,9 +214,12 @@ def rolling_decision(
     reached, ``next_possible`` is when enough of them have left the window.
     """
     rule = cap or RollingCap()
-    require_aware(at)
-    since = at - rule.window
-    recent = sorted(require_aware(t, "sent time") for t in sent_times if t > since)
+    # Arithmetic and comparisons in UTC: Python compares and adds datetimes that
+    # share a zone by wall-clock time, which is wrong across a DST change.
+    now = require_aware(at).astimezone(UTC)
+    since = now - rule.window
+    sent = (require_aware(t, "sent time").astimezone(UTC) for t in sent_times)
+    recent = sorted(t for t in sent if t > since)
     if len(recent) < rule.max_messages:
         return ALLOWED
     leaving = recent[len(recent) - rule.max_messages]
@@ -257,7 +260,7 @@ def plan_campaign(
     ``start``, local day by local day, resetting counters as days and months
     change; a number listed twice gets its second message after its first.
     """
-    require_aware(start)
+    start = require_aware(start).astimezone(UTC)
     zone = zone_for(tz)
     now_count = 0
     never = 0
