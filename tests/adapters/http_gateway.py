@@ -94,6 +94,9 @@ class Gateway:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body in one send: two small writes meet Nagle + delayed ACK (40 ms).
+    wbufsize = 64 * 1024
+    disable_nagle_algorithm = True
     gateway: Gateway
 
     def log_message(self, format: str, *args: Any) -> None:

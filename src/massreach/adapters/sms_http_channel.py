@@ -341,16 +341,9 @@ class SmsHttpChannelFactory:
     def read_settings(self, settings: Mapping[str, Any], env: Mapping[str, str]) -> SmsHttpSettings:
         """The typed settings of one ``[[sms_gateway]]`` table."""
         known = (
-            "url",
-            "api_key_env",
-            "brandname",
-            "rate_per_second",
-            "timeout",
-            "batch",
-            "batch_size",
-            "ca_file",
-            "tls_verify",
-        )
+            "url", "api_key_env", "brandname", "rate_per_second", "timeout", "batch",
+            "batch_size", "ca_file", "tls_verify",
+        )  # fmt: skip
         table = ChannelSettings(self.kind, settings, known)
         url = table.string("url")
         parts = urlsplit(url)

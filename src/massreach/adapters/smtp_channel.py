@@ -128,14 +128,14 @@ def _reply(code: int, message: bytes | str) -> str:
     return f"{code} {' '.join(text.split())}".strip()
 
 
-def _by_code(code: int, message: bytes | str, *, retry: bool = False) -> _Failure:
+def _by_code(code: int, message: bytes | str) -> _Failure:
     reason = _reply(code, message)
     if code == 421:  # the server is closing the connection
         return _Failure(SendStatus.TEMPORARY, reason, drop=True, retry=False)
     if code in _ACCOUNT_CODES:  # the account's fault, not the message's: do not fail it
         return _Failure(SendStatus.TEMPORARY, reason, drop=True, retry=False, stop=True)
     status = SendStatus.PERMANENT if 500 <= code < 600 else SendStatus.TEMPORARY
-    return _Failure(status, reason, drop=False, retry=retry and status is SendStatus.TEMPORARY)
+    return _Failure(status, reason, drop=False, retry=False)
 
 
 class SmtpChannel:
@@ -144,16 +144,13 @@ class SmtpChannel:
     kind = "smtp"
     channel: Literal["email"] = "email"
 
-    def __init__(
-        self, settings: SmtpSettings, *, connect: Callable[[], smtplib.SMTP] | None = None
-    ) -> None:
+    def __init__(self, settings: SmtpSettings) -> None:
         self.name = settings.name
         self.settings = settings
         self._composer = EmailComposer(
             settings.from_header, reply_to=settings.reply_to, unsubscribe=settings.unsubscribe
         )
         self._envelope_from = parseaddr(settings.from_header)[1]
-        self._connect = connect or self._open
         self._bucket = TokenBucket(settings.rate_per_second)
         self._slots = threading.BoundedSemaphore(settings.max_connections)
         self._idle: list[_Link] = []
@@ -271,35 +268,38 @@ class SmtpChannel:
         """MAIL, RCPT, DATA for one recipient (what ``sendmail`` does, step by step, so
         that a failure before DATA is known to be safe to retry)."""
         smtp = link.smtp
-        fresh = link.sent == 0
         stage = "mail"
+        reply: bytes | str
         try:
             options = [f"SIZE={len(data)}"] if smtp.has_extn("size") else []
             code, reply = smtp.mail(self._envelope_from, options)
-            if code != 250:
-                smtp.rset()
-                raise _by_code(code, reply, retry=not fresh)
-            stage = "rcpt"
-            code, reply = smtp.rcpt(target)
-            if code not in (250, 251):
-                smtp.rset()
-                raise _by_code(code, reply)
-            stage = "data"
-            code, reply = smtp.data(data)
-            if code != 250:
-                raise _by_code(code, reply)
+            if code == 250:
+                stage = "rcpt"
+                code, reply = smtp.rcpt(target)
+            if code in (250, 251):
+                stage = "data"
+                code, reply = smtp.data(data)
+                if code == 250:
+                    return
+            else:
+                smtp.rset()  # end the refused transaction, keep the connection
         except smtplib.SMTPDataError as exc:  # DATA itself refused (no 354)
-            smtp.rset()
-            raise _by_code(exc.smtp_code, exc.smtp_error) from None
+            code, reply = exc.smtp_code, exc.smtp_error
+            try:
+                smtp.rset()
+            except (smtplib.SMTPException, OSError):
+                raise _Failure(
+                    SendStatus.TEMPORARY, _reply(code, reply), drop=True, retry=False
+                ) from None
         except smtplib.SMTPResponseException as exc:
-            raise _Failure(
-                SendStatus.TEMPORARY, _reply(exc.smtp_code, exc.smtp_error), drop=True, retry=False
-            ) from None
+            reason = _reply(exc.smtp_code, exc.smtp_error)
+            raise _Failure(SendStatus.TEMPORARY, reason, drop=True, retry=False) from None
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             # Before DATA nothing was accepted: a reused connection that went stale is
             # replaced and the message tried again; during DATA the outcome is unknown.
             reason = f"connection lost during {stage.upper()}: {_describe(exc)}"
             raise _Failure(SendStatus.TEMPORARY, reason, drop=True, retry=stage != "data") from None
+        raise _by_code(code, reply)
 
     # -- connections ---------------------------------------------------------------
 
@@ -313,7 +313,7 @@ class SmtpChannel:
             except (smtplib.SMTPException, OSError):
                 link.smtp.close()
                 link = None
-        return link or _Link(self._connect())
+        return link or _Link(self._open())
 
     def _release(self, link: _Link) -> None:
         with self._lock:
@@ -387,22 +387,10 @@ class SmtpChannelFactory:
     def read_settings(self, settings: Mapping[str, Any], env: Mapping[str, str]) -> SmtpSettings:
         """The typed settings of one ``[[smtp]]`` table."""
         known = (
-            "host",
-            "port",
-            "security",
-            "username",
-            "password_env",
-            "from",
-            "reply_to",
-            "unsubscribe",
-            "max_connections",
-            "rate_per_second",
-            "timeout",
-            "ca_file",
-            "tls_verify",
-            "local_hostname",
-            "max_messages_per_connection",
-        )
+            "host", "port", "security", "username", "password_env", "from", "reply_to",
+            "unsubscribe", "max_connections", "rate_per_second", "timeout", "ca_file",
+            "tls_verify", "local_hostname", "max_messages_per_connection",
+        )  # fmt: skip
         table = ChannelSettings(self.kind, settings, known)
         security = table.choice("security", ("none", "starttls", "tls"), "none")
         from_header = table.string("from")
