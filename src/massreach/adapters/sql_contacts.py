@@ -1,0 +1,308 @@
+"""Lists and contacts in SQL: create, find by keys (one query per batch), insert,
+update, delete, search.
+
+A contact's position is the list's ``last_position`` counter, moved once per batch
+inside the writing transaction (which also serialises writers of one list on
+PostgreSQL). Ids come from :meth:`Dialect.allocate_ids` so a batch knows them
+without a query per row.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from massreach.adapters.sql_base import SqlBase, Tx
+from massreach.adapters.sql_dialect import encode_json
+from massreach.adapters.sql_rows import (
+    CONTACT_COLUMNS,
+    CONTACT_INSERT_COLUMNS,
+    LIST_COLUMNS,
+    columns,
+    contact_from_row,
+    draft_params,
+    list_from_row,
+)
+from massreach.core.distribution import ProcessingStatus
+from massreach.errors import ConflictError
+from massreach.model import Contact, ContactDraft, ContactList, ContactQuery, ContactUpdate
+from massreach.model.contacts import ListFeed
+
+__all__ = ["SqlContacts"]
+
+_CONTACT_SELECT = f"SELECT {columns(CONTACT_COLUMNS, 'c')} FROM contacts c"
+_UPDATED_AS_IS = ("email", "name", "description", "gender", "crm_id", "plan_id")
+_UPDATE_CONTACT = (
+    "UPDATE contacts SET list_id = ?, position = ?, email = ?, email_key = ?, name = ?,"
+    " description = ?, gender = ?, crm_id = ?, tags = {jp}, fields = {jp}, owner = ?,"
+    " status = ?, callback_at = ?, callback_agent = ?, plan_id = ?, assigned_at = ?,"
+    " processed_at = ?, updated_at = ? WHERE id = ?"
+)
+
+
+class SqlContacts(SqlBase):
+    """Lists and contacts."""
+
+    # -- lists ---------------------------------------------------------------------
+    def create_list(
+        self, name: str, *, feed: ListFeed, created_by: str | None, now: datetime
+    ) -> ContactList:
+        """Create a list; ConflictError if the name is taken."""
+        taken = ConflictError(
+            f"A list named {name!r} already exists.",
+            code="list.name_taken",
+            details={"name": name},
+        )
+        with self._write() as tx:
+            try:
+                list_id = tx.value(
+                    "INSERT INTO lists (name, feed, created_at, created_by) VALUES (?, ?, ?, ?)"
+                    " RETURNING id",
+                    (name, ListFeed(feed).value, self.dialect.ts(now), created_by),
+                )
+            except Exception as exc:
+                raise self._conflict(exc, taken) from exc
+            row = tx.row(f"SELECT {columns(LIST_COLUMNS)} FROM lists WHERE id = ?", (list_id,))
+        return list_from_row(self.dialect, row)
+
+    def get_list(self, name: str) -> ContactList | None:
+        """The list with this name, or None."""
+        with self._read() as tx:
+            row = tx.row(f"SELECT {columns(LIST_COLUMNS)} FROM lists WHERE name = ?", (name,))
+        return None if row is None else list_from_row(self.dialect, row)
+
+    def get_list_by_id(self, list_id: int) -> ContactList | None:
+        """The list with this id, or None."""
+        with self._read() as tx:
+            row = tx.row(f"SELECT {columns(LIST_COLUMNS)} FROM lists WHERE id = ?", (list_id,))
+        return None if row is None else list_from_row(self.dialect, row)
+
+    def lists(self) -> list[ContactList]:
+        """Every list, by id."""
+        with self._read() as tx:
+            rows = tx.rows(f"SELECT {columns(LIST_COLUMNS)} FROM lists ORDER BY id")
+        return [list_from_row(self.dialect, row) for row in rows]
+
+    def _take_positions(self, tx: Tx, list_id: int, count: int) -> int:
+        """Reserve ``count`` positions at the end of a list; returns the first.
+        Locks the list row until the transaction ends (PostgreSQL)."""
+        last = tx.value(
+            "UPDATE lists SET last_position = last_position + ? WHERE id = ?"
+            " RETURNING last_position",
+            (count, list_id),
+        )
+        if last is None:
+            raise self._no_list(list_id)
+        return int(last) - count + 1
+
+    # -- contacts: reading -------------------------------------------------------------
+    def find_contacts_by_keys(
+        self, *, phones: Sequence[str], emails: Sequence[str], crm_ids: Sequence[str]
+    ) -> list[Contact]:
+        """Contacts in ANY list whose phone, email (case-insensitive) or CRM id is given,
+        by id; one query."""
+        d = self.dialect
+        parts: list[str] = []
+        params: list[Any] = []
+        for column, values in (
+            ("c.phone", list(dict.fromkeys(phones))),
+            ("c.email_key", list(dict.fromkeys(e.casefold() for e in emails))),
+            ("c.crm_id", list(dict.fromkeys(crm_ids))),
+        ):
+            if values:
+                parts.append(d.in_(column))
+                params.append(d.many(values))
+        if not parts:
+            return []
+        with self._read() as tx:
+            rows = tx.rows(f"{_CONTACT_SELECT} WHERE {' OR '.join(parts)} ORDER BY c.id", params)
+        return [contact_from_row(d, row) for row in rows]
+
+    def get_contact(self, contact_id: int) -> Contact | None:
+        """One contact by id."""
+        with self._read() as tx:
+            row = tx.row(f"{_CONTACT_SELECT} WHERE c.id = ?", (contact_id,))
+        return None if row is None else contact_from_row(self.dialect, row)
+
+    def _where(self, query: ContactQuery) -> tuple[str, list[Any]]:
+        """The SQL condition (over ``contacts c``) and parameters of a query."""
+        d = self.dialect
+        parts: list[str] = []
+        params: list[Any] = []
+        if query.list_id is not None:
+            parts.append("c.list_id = ?")
+            params.append(query.list_id)
+        if query.phone is not None:
+            parts.append("c.phone = ?")
+            params.append(query.phone)
+        if query.email is not None:
+            parts.append("c.email_key = ?")
+            params.append(query.email.casefold())
+        if query.name_contains is not None:
+            parts.append(d.contains(d.fold("c.name")))
+            params.append(d.fold_value(query.name_contains))
+        if query.tags:
+            parts.append(
+                f"EXISTS (SELECT 1 FROM {d.elements('c.tags', 't')} WHERE {d.in_('t.value')})"
+            )
+            params.append(d.many(query.tags))
+        if query.status is not None:
+            parts.append("c.status = ?")
+            params.append(ProcessingStatus(query.status).value)
+        if query.owner is not None:
+            parts.append("c.owner = ?")
+            params.append(query.owner)
+        if query.unassigned:
+            parts.append("c.owner IS NULL")
+        if query.crm_id is not None:
+            parts.append("c.crm_id = ?")
+            params.append(query.crm_id)
+        return (" AND ".join(parts) or "1 = 1"), params
+
+    def find_contacts(
+        self, query: ContactQuery, *, limit: int | None = None, after_id: int = 0
+    ) -> list[Contact]:
+        """Contacts matching every part of ``query`` (``tags``: any of them), by id,
+        ``id > after_id``, at most ``limit``."""
+        where, params = self._where(query)
+        sql = f"{_CONTACT_SELECT} WHERE {where} AND c.id > ? ORDER BY c.id"
+        params.append(after_id)
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(max(limit, 0))
+        with self._read() as tx:
+            rows = tx.rows(sql, params)
+        return [contact_from_row(self.dialect, row) for row in rows]
+
+    def count_contacts(self, query: ContactQuery) -> int:
+        """How many contacts match ``query``."""
+        where, params = self._where(query)
+        with self._read() as tx:
+            return int(tx.value(f"SELECT count(*) FROM contacts c WHERE {where}", params))
+
+    # -- contacts: writing ---------------------------------------------------------------
+    def add_contacts(self, drafts: Sequence[ContactDraft], *, now: datetime) -> list[int]:
+        """Store new contacts at the end of their lists; returns their ids in order.
+        ConflictError (nothing stored) if a phone is already in the same list."""
+        with self._write() as tx:
+            return self._insert_drafts(tx, drafts, now)
+
+    def _insert_drafts(self, tx: Tx, drafts: Sequence[ContactDraft], now: datetime) -> list[int]:
+        """Insert drafts in one bulk statement (inside the caller's transaction)."""
+        if not drafts:
+            return []
+        d = self.dialect
+        per_list = Counter(draft.list_id for draft in drafts)
+        next_position = {
+            list_id: self._take_positions(tx, list_id, per_list[list_id])
+            for list_id in sorted(per_list)  # one lock order: no deadlock between writers
+        }
+        ids = d.allocate_ids(tx.cur, "contacts", len(drafts))
+        stamp = d.ts(now)
+        rows = []
+        for draft, contact_id in zip(drafts, ids, strict=True):
+            position = next_position[draft.list_id]
+            next_position[draft.list_id] = position + 1
+            rows.append(draft_params(d, draft, contact_id, position, stamp))
+        try:
+            d.insert_rows(tx.cur, "contacts", CONTACT_INSERT_COLUMNS, rows)
+        except Exception as exc:
+            raise self._conflict(exc, self._duplicate_phone()) from exc
+        return ids
+
+    def update_contacts(self, updates: Sequence[ContactUpdate], *, now: datetime) -> None:
+        """Apply changes to stored contacts (never their phone); unknown ids are skipped."""
+        with self._write() as tx:
+            self._apply_updates(tx, updates, now)
+
+    def _contacts_by_id(self, tx: Tx, ids: Sequence[int]) -> dict[int, Contact]:
+        d = self.dialect
+        rows = tx.rows(f"{_CONTACT_SELECT} WHERE {d.in_('c.id')}", (d.many(ids),))
+        return {int(row[0]): contact_from_row(d, row) for row in rows}
+
+    def _apply_updates(self, tx: Tx, updates: Sequence[ContactUpdate], now: datetime) -> None:
+        """Read the contacts once, apply every update in Python (in order, as the
+        memory backend does), then write the changed rows in one ``executemany``."""
+        if not updates:
+            return
+        d = self.dialect
+        for list_id in sorted({u.move_to_list for u in updates if u.move_to_list is not None}):
+            if tx.value(f"SELECT id FROM lists WHERE id = ?{d.for_update}", (list_id,)) is None:
+                raise self._no_list(list_id)
+        current = self._contacts_by_id(tx, list(dict.fromkeys(u.contact_id for u in updates)))
+        changed: dict[int, Contact] = {}
+        for update in updates:
+            contact = current.get(update.contact_id)
+            if contact is None:
+                continue
+            contact = self._updated(tx, contact, update, now)
+            current[contact.id] = changed[contact.id] = contact
+        rows = [
+            (
+                c.list_id,
+                c.position,
+                c.email,
+                None if c.email is None else c.email.casefold(),
+                c.name,
+                c.description,
+                c.gender,
+                c.crm_id,
+                encode_json(c.tags),
+                encode_json(c.fields),
+                c.owner,
+                c.status.value,
+                d.ts(c.callback_at),
+                c.callback_agent,
+                c.plan_id,
+                d.ts(c.assigned_at),
+                d.ts(c.processed_at),
+                d.ts(now),
+                c.id,
+            )
+            for c in changed.values()
+        ]
+        try:
+            tx.many(_UPDATE_CONTACT.format(jp=d.jp), rows)
+        except Exception as exc:
+            raise self._conflict(exc, self._duplicate_phone()) from exc
+
+    def _updated(self, tx: Tx, contact: Contact, update: ContactUpdate, now: datetime) -> Contact:
+        """One contact after one update."""
+        changes: dict[str, Any] = {
+            name: getattr(update, name)
+            for name in _UPDATED_AS_IS
+            if getattr(update, name) is not None
+        }
+        if update.add_tags:
+            changes["tags"] = contact.tags + tuple(
+                dict.fromkeys(t for t in update.add_tags if t not in contact.tags)
+            )
+        if update.fields:
+            changes["fields"] = {**contact.fields, **update.fields}
+        if update.clear_owner:
+            changes.update(owner=None, assigned_at=None)
+        if update.owner is not None:
+            changes.update(owner=update.owner, assigned_at=now)
+        if update.status is not None:
+            done = update.status is not ProcessingStatus.unprocessed
+            changes.update(status=update.status, processed_at=now if done else None)
+        if update.callback_at is not None:
+            changes["callback_at"] = update.callback_at
+        if update.callback_agent is not None:
+            changes["callback_agent"] = update.callback_agent
+        if update.move_to_list is not None and update.move_to_list != contact.list_id:
+            position = self._take_positions(tx, update.move_to_list, 1)
+            changes.update(list_id=update.move_to_list, position=position)
+        return attrs.evolve(contact, **changes)
+
+    def delete_contacts(self, contact_ids: Sequence[int]) -> int:
+        """Delete contacts; returns how many existed."""
+        if not contact_ids:
+            return 0
+        d = self.dialect
+        with self._write() as tx:
+            return tx.run(f"DELETE FROM contacts WHERE {d.in_('id')}", (d.many(set(contact_ids)),))

@@ -1,0 +1,200 @@
+"""What differs between the SQL backends, kept small: the :class:`Dialect`.
+
+The SQL of massreach is written once (in the ``sql_*`` modules) with ``?``
+placeholders and a handful of substitutions asked from the dialect:
+
+- placeholders: ``?`` (SQLite) or ``%s`` (psycopg), translated once per statement text;
+- column types: ``{id}``, ``{ts}``, ``{json}``, ``{blob}``, ``{bool}``, ``{real}``;
+- JSON: a JSON parameter (``jp``), the elements of a JSON array as a table with a
+  ``value`` column, a text member of a JSON object, the variables of a contact;
+- ``IN`` lists as one parameter (a JSON array on SQLite, an array on PostgreSQL);
+- row locks: ``FOR UPDATE [SKIP LOCKED]`` on PostgreSQL, nothing on SQLite (where a
+  writing transaction is ``BEGIN IMMEDIATE`` and holds the whole database);
+- a few bulk operations: allocating ids, bulk inserts, a transaction-scoped lock on a key.
+
+Times are ``TIMESTAMPTZ`` on PostgreSQL and fixed-width ISO-8601 text in UTC on
+SQLite (``2026-01-31T08:00:00.000000+00:00``), which sorts as the instants do.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, Protocol
+
+__all__ = ["Cursor", "Dialect", "decode_json", "encode_json", "percent_placeholders"]
+
+
+class Cursor(Protocol):
+    """The part of a DB-API cursor massreach uses (sqlite3 and psycopg alike)."""
+
+    @property
+    def rowcount(self) -> int:
+        """Rows changed by the last statement."""
+
+    def execute(self, sql: Any, params: Any = ..., /) -> Any:
+        """Run one statement."""
+
+    def executemany(self, sql: Any, params: Any, /) -> Any:
+        """Run one statement once per parameter row."""
+
+    def fetchone(self) -> Any:
+        """The next row, or None."""
+
+    def fetchall(self) -> list[Any]:
+        """Every remaining row."""
+
+
+def encode_json(value: Any) -> str:
+    """JSON text as stored (UTF-8, compact, not ASCII-escaped)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_json(value: Any) -> Any:
+    """A stored JSON value back in Python (PostgreSQL gives it parsed already)."""
+    if value is None or not isinstance(value, str | bytes):
+        return value
+    return json.loads(value)
+
+
+@lru_cache(maxsize=2048)
+def percent_placeholders(sql: str) -> str:
+    """``?`` placeholders as ``%s`` (and literal ``%`` doubled), for psycopg."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class Dialect:
+    """The SQLite flavour; ``postgres_storage.PostgresDialect`` overrides what differs."""
+
+    name = "sqlite"
+    #: Appended to a SELECT that must lock the rows it reads until commit.
+    for_update = ""
+    #: Appended to a SELECT whose locked rows other workers must skip.
+    skip_locked = ""
+    #: The JSON parameter marker (a cast where the server needs one).
+    jp = "?"
+    #: Errors of the driver (turned into StorageError when nothing else catches them).
+    driver_errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+    types: Mapping[str, str] = {
+        "id": "INTEGER PRIMARY KEY AUTOINCREMENT",
+        "ts": "TEXT",
+        "json": "TEXT",
+        "blob": "BLOB",
+        "bool": "INTEGER",
+        "real": "REAL",
+        "bigint": "INTEGER",
+    }
+
+    # -- statement text ------------------------------------------------------------
+    def sql(self, text: str) -> str:
+        """The statement as the driver wants it (``?`` placeholders here)."""
+        return text
+
+    def ddl(self, text: str) -> str:
+        """A schema statement with its ``{type}`` names filled in."""
+        return text.format_map(self.types)
+
+    # -- values --------------------------------------------------------------------
+    def ts(self, value: datetime | None) -> Any:
+        """A time as a parameter."""
+        if value is None:
+            return None
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+    def from_ts(self, value: Any) -> datetime | None:
+        """A stored time back as an aware datetime in UTC."""
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            return value.astimezone(UTC)
+        return datetime.fromisoformat(str(value)).astimezone(UTC)
+
+    def many(self, values: Iterable[Any]) -> Any:
+        """A list of values as the ONE parameter of :meth:`in_`."""
+        return encode_json(list(values))
+
+    def in_(self, column: str) -> str:
+        """``column`` is one of the values of a :meth:`many` parameter."""
+        return f"{column} IN (SELECT value FROM json_each(?))"
+
+    # -- JSON expressions ------------------------------------------------------------
+    def elements(self, expr: str, alias: str) -> str:
+        """The text elements of a JSON array as a table ``alias(value)``."""
+        return f"json_each({expr}) AS {alias}"
+
+    def contains(self, expr: str) -> str:
+        """``expr`` contains the text of a parameter."""
+        return f"instr({expr}, ?) > 0"
+
+    def member(self, expr: str) -> str:
+        """The text of member ``?`` (a parameter given by :meth:`member_key`) of a JSON object."""
+        return f"json_extract({expr}, ?)"
+
+    def member_key(self, key: str) -> str:
+        """The parameter naming a member for :meth:`member`."""
+        return '$."' + key.replace('"', '""') + '"'
+
+    def fold(self, expr: str) -> str:
+        """``expr`` compared case-insensitively (``str.casefold`` on SQLite)."""
+        return f"mr_fold({expr})"
+
+    def fold_value(self, value: str) -> str:
+        """A value folded the way :meth:`fold` folds a column."""
+        return value.casefold()
+
+    def variables(self, alias: str) -> str:
+        """A contact's template variables: its custom fields, then its named
+        attributes where no custom field has their name (null members are dropped
+        when the variables are read)."""
+        pairs = ", ".join(
+            f"'$.{name}', {alias}.{name}"
+            for name in ("name", "email", "phone", "description", "gender", "crm_id")
+        )
+        return f"json_insert({alias}.fields, {pairs})"
+
+    # -- bulk operations -------------------------------------------------------------
+    def allocate_ids(self, cur: Cursor, table: str, count: int) -> list[int]:
+        """``count`` fresh ids for ``table`` (inside a writing transaction)."""
+        if count == 0:
+            return []
+        cur.execute(
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = ?), 0),"
+            f" coalesce((SELECT max(id) FROM {table}), 0))",
+            (table,),
+        )
+        start = int(cur.fetchone()[0]) + 1
+        return list(range(start, start + count))
+
+    def insert_rows(
+        self, cur: Cursor, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert many rows at once (``executemany``; COPY on PostgreSQL)."""
+        if not rows:
+            return
+        marks = ", ".join("?" for _ in columns)
+        cur.executemany(
+            self.sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"), rows
+        )
+
+    def ranges_table(self, cur: Cursor) -> str:
+        """An empty scratch table ``(hi, agent)`` for :meth:`distribute`, by name."""
+        cur.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS mr_ranges "
+            "(hi INTEGER PRIMARY KEY, agent TEXT NOT NULL)"
+        )
+        cur.execute("DELETE FROM temp.mr_ranges")
+        return "temp.mr_ranges"
+
+    def tune_bulk(self, cur: Cursor) -> None:
+        """Settings for a statement that sorts or updates a whole list (none here)."""
+
+    def lock_key(self, cur: Cursor, key: str) -> None:
+        """Hold a lock on ``key`` until the transaction ends (SQLite: the whole
+        database is already held by ``BEGIN IMMEDIATE``)."""
+
+    def is_unique_violation(self, exc: BaseException) -> bool:
+        """True when ``exc`` is a UNIQUE constraint failure."""
+        return "UNIQUE constraint failed" in str(exc)

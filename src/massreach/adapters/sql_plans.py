@@ -1,0 +1,289 @@
+"""Import plans in SQL: plans and their leases, batches, row results, original files,
+remembered mappings.
+
+A batch (:meth:`SqlPlans.apply_import_batch`) is one transaction: the plan row is
+locked, the batch is ignored when its cursor is not beyond the stored one (it was
+applied before a crash), otherwise its inserts, updates, row results, counts and
+cursor are written together. A resumed run therefore neither loses nor doubles rows.
+
+Original files are kept by the backend: by default in the database as chunks
+(``plan_file_chunks``, PostgreSQL); SQLite overrides the three ``_file`` hooks to
+keep them in a folder beside the database.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import attrs
+
+from massreach.adapters.sql_base import Tx
+from massreach.adapters.sql_contacts import SqlContacts
+from massreach.adapters.sql_dialect import encode_json
+from massreach.adapters.sql_rows import (
+    PLAN_COLUMNS,
+    ROW_RESULT_COLUMNS,
+    columns,
+    mapping_from_json,
+    plan_from_row,
+    plan_params,
+    row_result_from_row,
+)
+from massreach.errors import NotFound
+from massreach.model import ImportBatch, ImportPlan, PlanState, RowResult
+
+__all__ = ["SqlPlans"]
+
+_PLAN_SELECT = f"SELECT {columns(PLAN_COLUMNS)} FROM plans"
+_CHUNK = 1 << 20
+
+
+def _no_plan(plan_id: int) -> NotFound:
+    return NotFound(
+        f"There is no import plan {plan_id}.",
+        code="plan.not_found",
+        details={"plan_id": plan_id},
+    )
+
+
+class SqlPlans(SqlContacts):
+    """Import plans over the SQL contacts (a batch touches both in one transaction)."""
+
+    def create_plan(self, plan: ImportPlan) -> ImportPlan:
+        """Store a new plan (its ``id`` is ignored); returns it with its id."""
+        values = plan_params(self.dialect, plan)
+        values["row_cursor"] = plan.cursor
+        names = list(values)
+        marks = ", ".join(self.dialect.jp if n in ("options", "mapping") else "?" for n in names)
+        with self._write() as tx:
+            plan_id = tx.value(
+                f"INSERT INTO plans ({', '.join(names)}) VALUES ({marks}) RETURNING id",
+                list(values.values()),
+            )
+            row = tx.row(f"{_PLAN_SELECT} WHERE id = ?", (plan_id,))
+        return plan_from_row(self.dialect, row)
+
+    def get_plan(self, plan_id: int) -> ImportPlan | None:
+        """One plan by id."""
+        with self._read() as tx:
+            row = tx.row(f"{_PLAN_SELECT} WHERE id = ?", (plan_id,))
+        return None if row is None else plan_from_row(self.dialect, row)
+
+    def plans(self) -> list[ImportPlan]:
+        """Every plan, newest first."""
+        with self._read() as tx:
+            rows = tx.rows(f"{_PLAN_SELECT} ORDER BY id DESC")
+        return [plan_from_row(self.dialect, row) for row in rows]
+
+    def save_plan(self, plan: ImportPlan) -> None:
+        """Overwrite a stored plan, all but its cursor (only batches move it)."""
+        values = plan_params(self.dialect, plan)
+        sets = ", ".join(
+            f"{n} = {self.dialect.jp if n in ('options', 'mapping') else '?'}" for n in values
+        )
+        with self._write() as tx:
+            if not tx.run(f"UPDATE plans SET {sets} WHERE id = ?", [*values.values(), plan.id]):
+                raise _no_plan(plan.id)
+
+    def claim_plan(
+        self, plan_id: int, *, worker: str, now: datetime, lease: timedelta
+    ) -> ImportPlan | None:
+        """Mark a pending plan, or a running one whose lease ran out (or that
+        ``worker`` holds already), as running for ``worker`` until ``now + lease``."""
+        d = self.dialect
+        with self._write() as tx:
+            row = tx.row(f"{_PLAN_SELECT} WHERE id = ?{d.for_update}", (plan_id,))
+            if row is None:
+                return None
+            plan = plan_from_row(d, row)
+            if plan.state is PlanState.running:
+                lease_ran_out = plan.lease_until is None or plan.lease_until <= now
+                if plan.lease_owner != worker and not lease_ran_out:
+                    return None
+            elif plan.state is not PlanState.pending:
+                return None
+            claimed = attrs.evolve(
+                plan,
+                state=PlanState.running,
+                lease_owner=worker,
+                lease_until=now + lease,
+                started_at=plan.started_at or now,
+            )
+            tx.run(
+                "UPDATE plans SET state = ?, lease_owner = ?, lease_until = ?, started_at = ?"
+                " WHERE id = ?",
+                (
+                    claimed.state.value,
+                    worker,
+                    d.ts(claimed.lease_until),
+                    d.ts(claimed.started_at),
+                    plan_id,
+                ),
+            )
+            row = tx.row(f"{_PLAN_SELECT} WHERE id = ?", (plan_id,))
+        return plan_from_row(d, row)
+
+    def due_plans(self, now: datetime) -> list[ImportPlan]:
+        """Pending plans whose time has come and running plans whose lease ran out."""
+        stamp = self.dialect.ts(now)
+        with self._read() as tx:
+            rows = tx.rows(
+                f"{_PLAN_SELECT} WHERE (state = 'pending' AND (run_at IS NULL OR run_at <= ?))"
+                " OR (state = 'running' AND (lease_until IS NULL OR lease_until <= ?))"
+                " ORDER BY id",
+                (stamp, stamp),
+            )
+        return [plan_from_row(self.dialect, row) for row in rows]
+
+    def delete_plan(self, plan_id: int) -> bool:
+        """Delete a plan with its row results and stored file (not the contacts)."""
+        with self._write() as tx:
+            suffix = tx.value("SELECT suffix FROM plan_files WHERE plan_id = ?", (plan_id,))
+            tx.run("DELETE FROM row_results WHERE plan_id = ?", (plan_id,))
+            tx.run("DELETE FROM plan_file_chunks WHERE plan_id = ?", (plan_id,))
+            tx.run("DELETE FROM plan_files WHERE plan_id = ?", (plan_id,))
+            existed = tx.run("DELETE FROM plans WHERE id = ?", (plan_id,)) > 0
+        if suffix is not None:
+            self._drop_file(plan_id, str(suffix))
+        return existed
+
+    def apply_import_batch(self, batch: ImportBatch, *, now: datetime) -> None:
+        """In ONE transaction: inserts, updates, row results, counts and cursor; a
+        batch whose cursor is not beyond the plan's stored cursor is ignored."""
+        d = self.dialect
+        with self._write() as tx:
+            stored = tx.value(
+                f"SELECT row_cursor FROM plans WHERE id = ?{d.for_update}", (batch.plan_id,)
+            )
+            if stored is None:
+                raise _no_plan(batch.plan_id)
+            if batch.cursor <= int(stored):
+                return
+            self._insert_drafts(tx, batch.inserts, now)
+            self._apply_updates(tx, batch.updates, now)
+            tx.many(
+                f"INSERT INTO row_results ({columns(ROW_RESULT_COLUMNS)})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (plan_id, file_row) DO UPDATE SET"
+                " outcome = excluded.outcome, code = excluded.code, message = excluded.message,"
+                " column_name = excluded.column_name, contact_id = excluded.contact_id",
+                [
+                    (batch.plan_id, r.row, r.outcome, r.code, r.message, r.column, r.contact_id)
+                    for r in batch.results
+                ],
+            )
+            counts = batch.counts
+            tx.run(
+                "UPDATE plans SET total = total + ?, succeeded = succeeded + ?,"
+                " failed = failed + ?, duplicates = duplicates + ?, updated = updated + ?,"
+                " row_cursor = ? WHERE id = ?",
+                (
+                    counts.total,
+                    counts.succeeded,
+                    counts.failed,
+                    counts.duplicates,
+                    counts.updated,
+                    batch.cursor,
+                    batch.plan_id,
+                ),
+            )
+
+    def row_results(
+        self, plan_id: int, *, outcome: str | None = None, after_row: int = 0, limit: int = 1000
+    ) -> list[RowResult]:
+        """Row results of a plan ordered by row, ``row > after_row``."""
+        sql = f"SELECT {columns(ROW_RESULT_COLUMNS)} FROM row_results WHERE plan_id = ?"
+        sql += " AND file_row > ?"
+        params: list[object] = [plan_id, after_row]
+        if outcome is not None:
+            sql += " AND outcome = ?"
+            params.append(outcome)
+        sql += " ORDER BY file_row LIMIT ?"
+        params.append(max(limit, 0))
+        with self._read() as tx:
+            return [row_result_from_row(row) for row in tx.rows(sql, params)]
+
+    # -- original files -----------------------------------------------------------------
+    def store_plan_file(self, plan_id: int, source: Path) -> None:
+        """Keep a copy of the plan's original file."""
+        source = Path(source)
+        suffix = source.suffix
+        with self._write() as tx:
+            if tx.value("SELECT id FROM plans WHERE id = ?", (plan_id,)) is None:
+                raise _no_plan(plan_id)
+            old = tx.value("SELECT suffix FROM plan_files WHERE plan_id = ?", (plan_id,))
+            tx.run("DELETE FROM plan_file_chunks WHERE plan_id = ?", (plan_id,))
+            tx.run("DELETE FROM plan_files WHERE plan_id = ?", (plan_id,))
+            tx.run(
+                "INSERT INTO plan_files (plan_id, suffix, size) VALUES (?, ?, ?)",
+                (plan_id, suffix, source.stat().st_size),
+            )
+            if old is not None and str(old) != suffix:
+                self._drop_file(plan_id, str(old))
+            self._keep_file(tx, plan_id, source, suffix)
+
+    def plan_file(self, plan_id: int) -> AbstractContextManager[Path]:
+        """A context manager giving a local path to the plan's original file.
+        NotFound if none is stored."""
+        with self._read() as tx:
+            suffix = tx.value("SELECT suffix FROM plan_files WHERE plan_id = ?", (plan_id,))
+        if suffix is None:
+            raise NotFound(
+                f"Import plan {plan_id} has no stored file.",
+                code="plan.file_not_found",
+                details={"plan_id": plan_id},
+            )
+        return self._file_path(plan_id, str(suffix))
+
+    def _keep_file(self, tx: Tx, plan_id: int, source: Path, suffix: str) -> None:
+        """Store the file's bytes in the database, in chunks of 1 MiB."""
+        with source.open("rb") as stream:
+            for number, data in enumerate(iter(lambda: stream.read(_CHUNK), b"")):
+                tx.run(
+                    "INSERT INTO plan_file_chunks (plan_id, chunk, data) VALUES (?, ?, ?)",
+                    (plan_id, number, data),
+                )
+
+    def _file_path(self, plan_id: int, suffix: str) -> AbstractContextManager[Path]:
+        """A context manager giving a local path to a stored file."""
+        return self._chunks_to_file(plan_id, suffix)
+
+    @contextmanager
+    def _chunks_to_file(self, plan_id: int, suffix: str) -> Iterator[Path]:
+        """Write the chunks to a temporary file, give its path, then remove it."""
+        with tempfile.TemporaryDirectory(prefix="massreach-plan-") as folder:
+            target = Path(folder) / f"plan-{plan_id}{suffix}"
+            with self._read() as tx, target.open("wb") as out:
+                count = int(
+                    tx.value("SELECT count(*) FROM plan_file_chunks WHERE plan_id = ?", (plan_id,))
+                )
+                for number in range(count):
+                    data = tx.value(
+                        "SELECT data FROM plan_file_chunks WHERE plan_id = ? AND chunk = ?",
+                        (plan_id, number),
+                    )
+                    out.write(bytes(data))
+            yield target
+
+    def _drop_file(self, plan_id: int, suffix: str) -> None:
+        """Remove a stored file kept outside the database (nothing to do here)."""
+
+    # -- mappings -----------------------------------------------------------------------
+    def remember_mapping(self, signature: str, mapping: Sequence[tuple[str, str]]) -> None:
+        """Remember the column mapping used for a header set (by its signature)."""
+        data = encode_json([[str(a), str(b)] for a, b in mapping])
+        with self._write() as tx:
+            tx.run(
+                f"INSERT INTO mappings (signature, mapping) VALUES (?, {self.dialect.jp})"
+                " ON CONFLICT (signature) DO UPDATE SET mapping = excluded.mapping",
+                (signature, data),
+            )
+
+    def recall_mapping(self, signature: str) -> tuple[tuple[str, str], ...] | None:
+        """The mapping last used for this header set, or None."""
+        with self._read() as tx:
+            value = tx.value("SELECT mapping FROM mappings WHERE signature = ?", (signature,))
+        return None if value is None else mapping_from_json(value)
