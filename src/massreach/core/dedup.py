@@ -47,8 +47,8 @@ def record_key(record: ImportedRecord, kind: str) -> Key | None:
     return None
 
 
-def contact_keys(contact: Contact) -> Iterable[Key]:
-    """Every key under which a stored contact can be found."""
+def contact_keys(contact: Contact | ContactDraft) -> Iterable[Key]:
+    """Every key under which a stored (or about to be stored) contact can be found."""
     if contact.phone:
         yield ("phone", contact.phone)
     if contact.email:
@@ -148,11 +148,27 @@ def _as_updated(contact: Contact, change: ContactUpdate, list_id: int) -> Contac
     owner = None if change.clear_owner else contact.owner
     return attrs.evolve(
         contact,
+        email=change.email or contact.email,
+        crm_id=change.crm_id or contact.crm_id,
         list_id=list_id,
         plan_id=change.plan_id,
         owner=change.owner or owner,
         status=change.status or contact.status,
     )
+
+
+def _index_pending(pending: dict[Key, _Pending], key: Key, entry: _Pending) -> None:
+    """A key finds the earliest draft of the batch that has it (as storage would)."""
+    current = pending.get(key)
+    if current is None or current.index >= entry.index:
+        pending[key] = entry
+
+
+def _index_stored(found: dict[Key, Contact], key: Key, contact: Contact) -> None:
+    """A key finds the stored contact with the lowest id that has it (as storage would)."""
+    current = found.get(key)
+    if current is None or current.id >= contact.id:
+        found[key] = contact
 
 
 def plan_batch(
@@ -244,7 +260,8 @@ def plan_batch(
                 duplicate(record, "duplicate.in_file", "the same record appears earlier in the file", None)
             else:
                 merged = _merge_draft(earlier.draft, record)
-                pending[key] = _Pending(earlier.index, merged)
+                for draft_key in contact_keys(merged):
+                    _index_pending(pending, draft_key, _Pending(earlier.index, merged))
                 inserts[earlier.index] = merged
                 succeeded += 1
                 updated += 1
@@ -285,12 +302,14 @@ def plan_batch(
                 plan_id=plan_id,
             )
             updates[stored.id] = _merge_update(updates.get(stored.id), change)
-            in_list[key] = _as_updated(stored, change, list_id)
+            touched = _as_updated(stored, change, list_id)
+            for touched_key in contact_keys(touched):
+                _index_stored(in_list, touched_key, touched)
             succeeded += 1
             updated += 1
             continue
         other = elsewhere.get(key)
-        if other is not None and other.id not in updates:
+        if other is not None:
             if policy.other_list == "skip":
                 duplicate(
                     record,
@@ -306,13 +325,14 @@ def plan_batch(
             updates[other.id] = change
             # from now on the moved record counts as one of this list
             moved = _as_updated(other, change, list_id)
-            for other_key in contact_keys(other):
-                in_list[other_key] = moved
+            for moved_key in contact_keys(moved):
+                _index_stored(in_list, moved_key, moved)
             succeeded += 1
             updated += 1
             continue
         draft = draft_from_record(record, list_id, plan_id)
-        pending[key] = _Pending(len(inserts), draft)
+        for draft_key in contact_keys(draft):
+            _index_pending(pending, draft_key, _Pending(len(inserts), draft))
         inserts.append(draft)
         succeeded += 1
 

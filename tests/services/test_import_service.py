@@ -1,0 +1,184 @@
+"""Import plans through the service, on the memory backend: options, policies, reports."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from massreach.engine import Reach
+from massreach.model import ContactQuery, DuplicatePolicy, ImportOptions, PlanState
+from massreach.core.distribution import ProcessingStatus
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def reach(clock: Clock):
+    with Reach("memory:", autoload=False, env={}, clock=clock) as engine:
+        yield engine
+
+
+def write_csv(path: Path, rows: list[list[str]], *, encoding: str = "utf-8", delimiter: str = ",") -> Path:
+    with path.open("w", encoding=encoding, newline="") as f:
+        csv.writer(f, delimiter=delimiter).writerows(rows)
+    return path
+
+
+HEADER = ["Số điện thoại", "Họ tên", "Email", "Nhãn"]
+
+
+def test_counts_blank_rows_and_reasons(reach: Reach, tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "list.csv",
+        [HEADER, ["0912 345 678", "An", "an@x.vn", "vip"], ["+84912345678", "Dup", "", "vip"],
+         ["12ab", "Bad", "", "vip"], ["", "", "", ""], ["0987654321", "No tag", "", ""]]
+        + [["", "", "", ""]] * 20,
+    )
+    plan = reach.imports.import_file(path, list_name="l")
+    assert plan.state == PlanState.done
+    c = plan.counts
+    assert (c.total, c.succeeded, c.failed, c.duplicates) == (4, 1, 2, 1)
+    failed = reach.storage.row_results(plan.id, outcome="failed")
+    assert [(r.row, r.column) for r in failed] == [(4, "Số điện thoại"), (6, None)] or [r.row for r in failed] == [4, 6]
+    assert all(r.message for r in failed)
+
+
+def test_constant_tags_and_detected_encoding(reach: Reach, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "pl.csv", [["Telefon", "Imię", "Płeć"], ["+48 601 234 567", "Łucja", "K"]],
+                     encoding="windows-1250", delimiter=";")
+    plan = reach.imports.import_file(path, list_name="pl", options=ImportOptions(region="PL", tags=("kampania",)))
+    assert plan.counts.succeeded == 1, reach.storage.row_results(plan.id)
+    assert plan.delimiter == ";"
+    assert plan.encoding in {"windows-1250", "cp1250", "iso-8859-2"}
+    (contact,) = reach.storage.find_contacts(ContactQuery())
+    assert contact.phone == "+48601234567"
+    assert contact.gender == "F"
+    assert contact.tags == ("kampania",)
+
+
+def test_same_file_twice_with_skip_adds_nothing(reach: Reach, tmp_path: Path) -> None:
+    rows = [HEADER] + [[f"09123456{i:02d}", f"N{i}", "", "t"] for i in range(30)]
+    path = write_csv(tmp_path / "a.csv", rows)
+    first = reach.imports.import_file(path, list_name="l")
+    second = reach.imports.import_file(path, list_name="l")
+    assert first.counts.succeeded == 30
+    assert second.counts.succeeded == 0 and second.counts.duplicates == 30
+    assert reach.storage.count_contacts(ContactQuery()) == 30
+
+
+def test_update_policy_clear_owner_and_reset_status(reach: Reach, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "a.csv", [HEADER, ["0912345678", "Old", "", "t"], ["0912345679", "Other", "", "t"]])
+    reach.imports.import_file(path, list_name="l")
+    contacts = reach.storage.find_contacts(ContactQuery())
+    reach.distribution.add_agent("6001")
+    reach.distribution.assign("l", agent="6001", query=ContactQuery(), limit=1)
+    reach.storage.mark_processed(contacts[1].id, status=ProcessingStatus.succeeded, now=reach.context.now())
+    newer = write_csv(tmp_path / "b.csv", [HEADER, ["0912345678", "New", "", "t2"], ["0912345679", "New2", "", "t2"]])
+
+    keep = ImportOptions(duplicates=DuplicatePolicy(on_duplicate="update"))
+    plan = reach.imports.import_file(newer, list_name="l", options=keep)
+    codes = {r.code for r in reach.storage.row_results(plan.id)}
+    assert codes == {"duplicate.owned", "duplicate.processed"}
+
+    fresh = ImportOptions(duplicates=DuplicatePolicy(on_duplicate="update", clear_owner=True, reset_status=True))
+    plan = reach.imports.import_file(newer, list_name="l", options=fresh)
+    assert plan.counts.updated == 2
+    after = reach.storage.find_contacts(ContactQuery())
+    assert [c.name for c in after] == ["New", "New2"]
+    assert all(c.owner is None and c.status == ProcessingStatus.unprocessed for c in after)
+    assert after[0].tags == ("t", "t2")
+
+
+def test_move_from_another_list(reach: Reach, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "a.csv", [HEADER, ["0912345678", "A", "", "t"]])
+    reach.imports.import_file(path, list_name="one")
+    skipped = reach.imports.import_file(path, list_name="two")
+    assert skipped.counts.duplicates == 1
+    moved = reach.imports.import_file(
+        path, list_name="two", options=ImportOptions(duplicates=DuplicatePolicy(other_list="move"))
+    )
+    assert moved.counts.succeeded == 1
+    two = reach.storage.get_list("two")
+    assert two is not None
+    assert reach.storage.count_contacts(ContactQuery(list_id=two.id)) == 1
+    one = reach.storage.get_list("one")
+    assert one is not None and reach.storage.count_contacts(ContactQuery(list_id=one.id)) == 0
+
+
+def test_scheduled_plan_runs_when_due(reach: Reach, clock: Clock, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "a.csv", [HEADER, ["0912345678", "A", "", "t"]])
+    plan = reach.imports.create_plan(path, list_name="l")
+    assert plan.state == PlanState.pending
+    assert plan.run_at == clock.now + timedelta(minutes=1)
+    assert reach.imports.run_due() == []
+    clock.now += timedelta(minutes=2)
+    (done,) = reach.imports.run_due()
+    assert done.state == PlanState.done and done.counts.succeeded == 1
+
+
+def test_unreadable_file_fails_the_plan_with_a_reason(reach: Reach, tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    plan = reach.imports.import_file(path, list_name="l")
+    assert plan.state == PlanState.failed
+    assert plan.error_code and plan.error_code.startswith("file.")
+    assert "x.csv" in (plan.error_message or "")
+
+
+def test_no_header_with_positional_columns(reach: Reach, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "a.csv", [["0912345678", "An", "t"], ["0912345679", "Binh", "t"]])
+    options = ImportOptions(has_header=False, columns=("phone", "name", "tag"))
+    plan = reach.imports.import_file(path, list_name="l", options=options)
+    assert plan.counts.succeeded == 2
+
+
+def test_mapping_override_and_memory(reach: Reach, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "a.csv", [["mobile", "Nazwa", "grupa"], ["0912345678", "An", "t"]])
+    preview = reach.imports.inspect(path)
+    assert dict(preview.mapping)["mobile"] == "phone"
+    options = ImportOptions(mapping=(("Nazwa", "name"), ("grupa", "tag")))
+    plan = reach.imports.import_file(path, list_name="l", options=options)
+    assert plan.counts.succeeded == 1
+    again = reach.imports.inspect(path)
+    assert again.remembered and dict(again.mapping)["grupa"] == "tag"
+
+
+def test_exports_are_safe_for_excel(reach: Reach, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "a.csv", [HEADER, ["=cmd|' /C calc'!A0", "@SUM(1)", "", "t"], ["0912345678", "-x", "", "t"]])
+    plan = reach.imports.import_file(path, list_name="l")
+    out = tmp_path / "failed.csv"
+    assert reach.imports.export(plan.id, "failed", out) == 1
+    text = out.read_text(encoding="utf-8-sig")
+    rows = list(csv.reader(text.splitlines()))
+    assert rows[0][-4:] == ["row", "reason_code", "column", "reason"]
+    assert rows[1][0].startswith("'=") and rows[1][1].startswith("'@")
+    ok = tmp_path / "ok.csv"
+    assert reach.imports.export(plan.id, "succeeded", ok) == 1
+    assert list(csv.reader(ok.read_text(encoding="utf-8-sig").splitlines()))[1][1] == "'-x"
+    original = tmp_path / "orig.csv"
+    reach.imports.export(plan.id, "original", original)
+    assert original.read_bytes() == path.read_bytes()
+
+
+def test_delete_plan(reach: Reach, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "a.csv", [HEADER, ["0912345678", "A", "", "t"]])
+    plan = reach.imports.import_file(path, list_name="l")
+    reach.imports.delete(plan.id)
+    assert reach.storage.get_plan(plan.id) is None
+    assert reach.storage.count_contacts(ContactQuery()) == 1
