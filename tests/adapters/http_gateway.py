@@ -81,6 +81,7 @@ class Gateway:
             self.duplicates += 1
             return self.answers[client_id]
         phone = item["phone"]
+        reply: dict[str, Any]
         if phone in self.reject:
             reply = {"id": f"gw-{number}", "status": "rejected", "reason": self.reject[phone]}
         else:

@@ -280,4 +280,5 @@ def test_send_result_is_final_only_when_nothing_more_will_happen() -> None:
     assert not SendResult(1, SendStatus.TEMPORARY, retry_after=3).is_final
     with pytest.raises(InvalidInput):
         SendResult(1, SendStatus.TEMPORARY, retry_after=-1)
-    assert SendStatus("sent") is SendStatus.SENT and SendStatus.SENT == "sent"
+    assert SendStatus("sent") is SendStatus.SENT
+    assert str(SendStatus.SENT) == "sent"
