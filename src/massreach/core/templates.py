@@ -162,6 +162,7 @@ def _render_failure(variables: tuple[str, ...], values: Mapping[str, Any]) -> Te
 
 
 Renderer = Callable[[Mapping[str, str]], str]
+_strip = str.strip  # returns the very same string when there is nothing to strip
 
 
 def _renderer(literals: tuple[str, ...], slots: tuple[str, ...]) -> Renderer:
@@ -183,7 +184,7 @@ def _renderer(literals: tuple[str, ...], slots: tuple[str, ...]) -> Renderer:
         def render_one(values: Mapping[str, str]) -> str:
             try:
                 value = values[name]
-                if value and not value.isspace():
+                if value.strip():  # also refuses '', blanks and non-text
                     return head + value + tail
             except (KeyError, TypeError, AttributeError):
                 pass
@@ -199,7 +200,7 @@ def _renderer(literals: tuple[str, ...], slots: tuple[str, ...]) -> Renderer:
             try:
                 first = values[name1]
                 second = values[name2]
-                if first and second and not (first.isspace() or second.isspace()):
+                if first.strip() and second.strip():
                     return "".join((head, first, middle, second, tail))
             except (KeyError, TypeError, AttributeError):
                 pass
@@ -214,7 +215,7 @@ def _renderer(literals: tuple[str, ...], slots: tuple[str, ...]) -> Renderer:
     def render_many(values: Mapping[str, str]) -> str:
         try:
             got = getter(values)
-            if all(got) and not any(map(str.isspace, got)):
+            if all(map(_strip, got)):  # refuses '', blanks and non-text in one pass
                 parts = template_parts.copy()
                 parts[1::2] = got
                 return "".join(parts)
