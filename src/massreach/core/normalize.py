@@ -56,7 +56,8 @@ __all__ = [
 ]
 
 _INVISIBLE = str.maketrans("", "", "\u200b\u200c\u200d\u2060\ufeff")
-_TAG_SPLIT = re.compile(r"[,;|，；、]")
+_TAG_SEPARATORS = frozenset(",;|，；、")
+_TAG_SPLIT = re.compile(f"[{''.join(sorted(_TAG_SEPARATORS))}]")
 _TIME = r"(?:[ T]+([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?)?"
 _DMY = re.compile(rf"([0-9]{{1,2}})[./-]([0-9]{{1,2}})[./-]([0-9]{{4}}){_TIME}")
 _YMD = re.compile(rf"([0-9]{{4}})[./]([0-9]{{1,2}})[./]([0-9]{{1,2}}){_TIME}")
@@ -321,8 +322,10 @@ class RowNormalizer:
 
         tag_text = tag_text.strip()
         if tag_text:
-            parts = _TAG_SPLIT.split(tag_text)
-            tags = (tag_text,) if len(parts) == 1 else _tags(parts)
+            if _TAG_SEPARATORS.isdisjoint(tag_text):
+                tags: tuple[str, ...] = (tag_text,)
+            else:
+                tags = _tags(_TAG_SPLIT.split(tag_text))
             if self._constant_tags:
                 tags = _tags((*tags, *self._constant_tags))
         else:

@@ -300,29 +300,38 @@ def _never(_text: str) -> None:
     return None
 
 
-class FastPhoneParser:
-    """Exact E.164 normalisation for common shapes, for one default region.
+def _international(digits: str, *, retry_possible: bool) -> str | None:
+    """After ``+`` or an international prefix: country code, then ``_finish``."""
+    if len(digits) <= _MIN_NSN:
+        return INVALID
+    split = _split_country_code(digits)
+    if split is None:
+        # After "+", phonenumbers retries without the plus sign; leave that to it.
+        return None if retry_possible else INVALID
+    country = _country(split[0])
+    if country is None:
+        return None
+    return _finish(country[0], country[1], split[1])
 
-    ``FastPhoneParser("VN").e164("091 234 5678") == "+84912345678"``. Construction
-    compiles the region's patterns once (cached per process).
-    """
 
-    __slots__ = ("_finish_home", "_home", "_home_country", "_home_is_main")
+def _home_e164(home: _Region) -> Callable[[str], str | None]:
+    """``FastPhoneParser(home).e164``, with everything it needs bound as locals."""
+    country = _country(home.country_code)
+    if country is None:  # pragma: no cover - every supported region has a country
+        raise ValueError(f"unknown region {home.code!r}")
+    main, regions = country
+    home_is_main = main is home
+    finish_home = _national_e164(home, regions)
+    cc_text = home.cc_text
+    cc_len = len(cc_text)
+    idd_plain = home.idd_plain
+    idd_len = len(idd_plain) if idd_plain is not None else 0
+    idd = home.idd
+    general_match = home.general_match
+    strip_national_prefix = home.strip_national_prefix
+    length_result = home.length_result
 
-    def __init__(self, default_region: str) -> None:
-        code = default_region.upper()
-        if code not in SUPPORTED_REGIONS:
-            raise ValueError(f"unknown region {default_region!r}")
-        self._home = _region(code)
-        country = _country(self._home.country_code)
-        if country is None:  # pragma: no cover - every supported region has a country
-            raise ValueError(f"unknown region {default_region!r}")
-        self._home_country = country
-        self._home_is_main = country[0] is self._home
-        self._finish_home = _national_e164(self._home, country[1])
-
-    def e164(self, text: str) -> str | None:
-        """E.164 text, :data:`INVALID` for a certainly invalid number, None if unsure."""
+    def e164(text: str) -> str | None:
         s = text.strip()
         if not s or len(s) > _MAX_INPUT:
             return None
@@ -338,48 +347,55 @@ class FastPhoneParser:
                 return None
         if len(digits) < 3 or not digits.isascii():
             return None
-        home = self._home
         if plus:
-            if digits.startswith(home.cc_text) and self._home_is_main:
+            if home_is_main and digits.startswith(cc_text):
                 # Country codes are prefix-free: this is the home country's code.
-                return self._finish_home(digits[len(home.cc_text) :])
-            return self._international(digits, retry_possible=True)
-        # International prefix of the default region (parse: _parse_prefix_as_idd).
-        plain = home.idd_plain
+                return finish_home(digits[cc_len:])
+            return _international(digits, retry_possible=True)
+        # The default region's international prefix (parse: _parse_prefix_as_idd).
         end = -1
-        if plain is not None:
-            if digits.startswith(plain):
-                end = len(plain)
-        elif home.idd is not None:
-            found = home.idd.match(digits)
+        if idd_plain is not None:
+            if digits.startswith(idd_plain):
+                end = idd_len
+        elif idd is not None:
+            found = idd.match(digits)
             if found is not None:
                 end = found.end()
         if end >= 0 and not digits.startswith("0", end):
-            return self._international(digits[end:], retry_possible=False)
-        # The default country code written without "+".
-        if digits.startswith(home.cc_text):
-            rest = home.strip_national_prefix(digits[len(home.cc_text) :])
-            if (not home.general_match(digits) and home.general_match(rest)) or home.length_result[
+            return _international(digits[end:], retry_possible=False)
+        # The default country code written without "+" (_maybe_extract_country_code).
+        if digits.startswith(cc_text):
+            rest = strip_national_prefix(digits[cc_len:])
+            if (not general_match(digits) and general_match(rest)) or length_result[
                 len(digits)
             ] == _TOO_LONG:
-                if self._home_is_main:
-                    return self._finish_home(rest)
-                main, regions = self._home_country
-                return _finish(main, regions, rest)
-        return self._finish_home(digits)
+                return finish_home(rest) if home_is_main else _finish(main, regions, rest)
+        return finish_home(digits)
 
-    @staticmethod
-    def _international(digits: str, *, retry_possible: bool) -> str | None:
-        if len(digits) <= _MIN_NSN:
-            return INVALID
-        split = _split_country_code(digits)
-        if split is None:
-            # After "+", phonenumbers retries without the plus sign; leave that to it.
-            return None if retry_possible else INVALID
-        country = _country(split[0])
-        if country is None:
-            return None
-        return _finish(country[0], country[1], split[1])
+    return e164
+
+
+class FastPhoneParser:
+    """Exact E.164 normalisation for common shapes, for one default region.
+
+    ``FastPhoneParser("VN").e164("091 234 5678") == "+84912345678"``. Construction
+    compiles the region's patterns once (cached per process).
+
+    ``e164(text)`` returns the E.164 text, :data:`INVALID` for a certainly invalid
+    number, or None when not sure (the caller asks phonenumbers).
+    """
+
+    __slots__ = ("e164", "region")
+
+    e164: Callable[[str], str | None]
+    region: str
+
+    def __init__(self, default_region: str) -> None:
+        code = default_region.upper()
+        if code not in SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region {default_region!r}")
+        self.region = code
+        self.e164 = _home_e164(_region(code))
 
 
 def _finish(metadata: _Region, regions: tuple[_Region, ...], national: str) -> str:

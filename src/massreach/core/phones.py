@@ -89,12 +89,18 @@ class PhoneNormalizer:
                 details={"region": default_region},
             )
         self.default_region = default_region.upper()
-        self._fast = FastPhoneParser(self.default_region)
+        self._fast = FastPhoneParser(self.default_region).e164
 
     def e164_or_none(self, raw: str) -> str | None:
         """E.164 text of ``raw``, or None when it is not a valid phone number."""
+        # The fast path refuses apostrophes and letters, so only "123.0" floats
+        # need the Excel clean-up before it.
+        if not ("." in raw and _EXCEL_FLOAT.fullmatch(raw.strip())):
+            result = self._fast(raw)
+            if result is not None:
+                return result or None
         text = clean_excel_number(raw)
-        result = self._fast.e164(text)
+        result = self._fast(text)
         if result is None:
             result = phonenumbers_e164(text, self.default_region)
         return result or None
