@@ -271,11 +271,13 @@ class SmtpChannel:
         stage = "mail"
         reply: bytes | str
         try:
-            options = [f"SIZE={len(data)}"] if smtp.has_extn("size") else []
-            code, reply = smtp.mail(self._envelope_from, options)
+            # docmd with the address as is: both addresses were checked to be plain
+            # ASCII addr-specs, so smtplib's quoteaddr (40 us each) has nothing to do.
+            size = f" SIZE={len(data)}" if smtp.has_extn("size") else ""
+            code, reply = smtp.docmd("MAIL", f"FROM:<{self._envelope_from}>{size}")
             if code == 250:
                 stage = "rcpt"
-                code, reply = smtp.rcpt(target)
+                code, reply = smtp.docmd("RCPT", f"TO:<{target}>")
             if code in (250, 251):
                 stage = "data"
                 code, reply = smtp.data(data)
