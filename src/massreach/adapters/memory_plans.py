@@ -1,12 +1,15 @@
-"""Import plans of the ``memory:`` backend: plans, leases, batches, row results, files."""
+"""Scheduled work of the ``memory:`` backend: import plans (leases, batches, row results,
+files, mappings) and scheduled jobs."""
 
 from __future__ import annotations
 
+import copy
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -14,6 +17,7 @@ from massreach.adapters.memory_contacts import MemoryContacts
 from massreach.adapters.memory_state import in_utc, locked
 from massreach.errors import NotFound
 from massreach.model import ImportBatch, ImportPlan, PlanState, RowResult
+from massreach.model.jobs import JobState, ScheduledJob
 
 __all__ = ["MemoryPlans"]
 
@@ -165,3 +169,89 @@ class MemoryPlans(MemoryContacts):
     def recall_mapping(self, signature: str) -> tuple[tuple[str, str], ...] | None:
         """The mapping last used for this header set, or None."""
         return self._mappings.get(signature)
+
+    # -- scheduled jobs ------------------------------------------------------------
+    def _job_copy(self, job: ScheduledJob) -> ScheduledJob:
+        return attrs.evolve(
+            job, payload=copy.deepcopy(job.payload), result=copy.deepcopy(job.result)
+        )
+
+    @locked
+    def create_job(self, job: ScheduledJob) -> ScheduledJob:
+        """Store a new scheduled job (its ``id`` is ignored); returns it with its id."""
+        stored = in_utc(self._job_copy(attrs.evolve(job, id=self._next_id("job"))))
+        self._jobs[stored.id] = stored
+        return self._job_copy(stored)
+
+    @locked
+    def get_job(self, job_id: int) -> ScheduledJob | None:
+        """One job by id."""
+        job = self._jobs.get(job_id)
+        return None if job is None else self._job_copy(job)
+
+    @locked
+    def jobs(self, kind: str) -> list[ScheduledJob]:
+        """Every job of a kind, newest first."""
+        return [
+            self._job_copy(self._jobs[key])
+            for key in sorted(self._jobs, reverse=True)
+            if self._jobs[key].kind == kind
+        ]
+
+    @locked
+    def claim_due_jobs(
+        self, kind: str, *, worker: str, now: datetime, lease: timedelta
+    ) -> list[ScheduledJob]:
+        """Claim due pending jobs and running ones whose lease ran out, by run_at, id."""
+        now = now.astimezone(UTC)
+        due = sorted(
+            (
+                job
+                for job in self._jobs.values()
+                if job.kind == kind
+                and (
+                    (job.state is JobState.pending and job.run_at <= now)
+                    or (
+                        job.state is JobState.running
+                        and (job.lease_until is None or job.lease_until <= now)
+                    )
+                )
+            ),
+            key=lambda job: (job.run_at, job.id),
+        )
+        claimed = []
+        for job in due:
+            running = attrs.evolve(
+                job, state=JobState.running, lease_owner=worker, lease_until=now + lease
+            )
+            self._jobs[job.id] = running
+            claimed.append(self._job_copy(running))
+        return claimed
+
+    @locked
+    def finish_job(
+        self,
+        job_id: int,
+        *,
+        state: JobState,
+        now: datetime,
+        result: Mapping[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Record that a job is done (with its result) or failed (with an error)."""
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise NotFound(
+                f"There is no scheduled job {job_id}.",
+                code="job.not_found",
+                details={"job_id": job_id},
+            )
+        self._jobs[job_id] = attrs.evolve(
+            job,
+            state=JobState(state),
+            finished_at=now.astimezone(UTC),
+            result=None if result is None else copy.deepcopy(dict(result)),
+            error=error,
+            lease_owner=None,
+            lease_until=None,
+        )

@@ -31,6 +31,7 @@ from massreach.model import (
     RowResult,
     Template,
 )
+from massreach.model.jobs import ScheduledJob
 
 __all__ = ["MemoryState", "fold", "in_utc", "locked"]
 
@@ -87,6 +88,7 @@ class MemoryState:
         self._row_results: dict[int, dict[int, RowResult]] = {}
         self._plan_files: dict[int, Path] = {}
         self._mappings: dict[str, tuple[tuple[str, str], ...]] = {}
+        self._jobs: dict[int, ScheduledJob] = {}
         self._templates: dict[str, Template] = {}
         self._campaigns: dict[int, Campaign] = {}
         self._messages: dict[int, OutboxMessage] = {}

@@ -1,0 +1,361 @@
+"""Conformance rules for import plans and scheduled jobs (part of StorageConformance)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import attrs
+import pytest
+
+from massreach.errors import ConflictError, NotFound
+from massreach.model import (
+    ContactDraft,
+    ContactQuery,
+    ContactUpdate,
+    ImportBatch,
+    PlanCounts,
+    PlanState,
+    RowResult,
+)
+from massreach.model.jobs import JobState, ScheduledJob
+from massreach.storage import Storage
+from massreach.testing.storage_base import (
+    StorageTestBase,
+    add_contacts,
+    by_phone,
+    make_list,
+    make_plan,
+)
+
+__all__ = ["PlanRules"]
+
+_LEASE = timedelta(minutes=5)
+_SECOND = timedelta(seconds=1)
+A, B, C = "+84904000001", "+84904000002", "+84904000003"
+
+
+def _failed(plan_id: int, row: int) -> RowResult:
+    return RowResult(plan_id, row, "failed", "row.bad_phone", f"row {row}: bad phone", "Phone")
+
+
+class PlanRules(StorageTestBase):
+    """Plans are claimed with leases; batches apply whole, once, and resume by cursor."""
+
+    def test_create_and_get_plan(self, storage: Storage, clock_start: datetime) -> None:
+        """create_plan gives an id (the one passed is ignored); the plan round-trips."""
+        vip = make_list(storage, "vip", clock_start)
+        given = make_plan(vip.id, clock_start, id=999)
+        first = storage.create_plan(given)
+        second = storage.create_plan(given)
+        assert first.id != second.id
+        assert first == attrs.evolve(given, id=first.id)
+        assert storage.get_plan(first.id) == first
+        assert [p.id for p in storage.plans()] == [second.id, first.id]
+        assert storage.get_plan(first.id + second.id + 100) is None
+
+    def test_save_plan_keeps_the_cursor(self, storage: Storage, clock_start: datetime) -> None:
+        """save_plan overwrites state, counts, detection results, error and lease, but
+        never the cursor; NotFound for an unknown plan."""
+        vip = make_list(storage, "vip", clock_start)
+        plan = storage.create_plan(make_plan(vip.id, clock_start))
+        storage.apply_import_batch(
+            ImportBatch(plan.id, (), (), (), PlanCounts(total=3, failed=3), cursor=3),
+            now=clock_start,
+        )
+        changed = attrs.evolve(
+            plan,
+            state=PlanState.failed,
+            counts=PlanCounts(total=9, succeeded=9),
+            file_format="csv",
+            encoding="windows-1258",
+            delimiter=";",
+            mapping=(("SĐT", "phone"),),
+            error_code="file.unreadable",
+            error_message="not a table",
+            lease_owner="w1",
+            lease_until=clock_start + _LEASE,
+            started_at=clock_start,
+            finished_at=clock_start + _SECOND,
+        )
+        storage.save_plan(changed)
+        assert storage.get_plan(plan.id) == attrs.evolve(changed, cursor=3)
+        with pytest.raises(NotFound):
+            storage.save_plan(attrs.evolve(plan, id=plan.id + 1000))
+
+    def test_claim_with_lease(self, storage: Storage, clock_start: datetime) -> None:
+        """A claimed plan runs for its worker until the lease runs out; meanwhile another
+        worker cannot claim it, the holder may renew; then anyone may take it over."""
+        vip = make_list(storage, "vip", clock_start)
+        plan = storage.create_plan(make_plan(vip.id, clock_start))
+        claimed = storage.claim_plan(plan.id, worker="w1", now=clock_start, lease=_LEASE)
+        assert claimed is not None
+        assert (claimed.state, claimed.lease_owner, claimed.lease_until) == (
+            PlanState.running,
+            "w1",
+            clock_start + _LEASE,
+        )
+        assert claimed.started_at == clock_start
+        assert storage.get_plan(plan.id) == claimed
+        almost = clock_start + _LEASE - _SECOND
+        assert storage.claim_plan(plan.id, worker="w2", now=almost, lease=_LEASE) is None
+        renewed = storage.claim_plan(plan.id, worker="w1", now=almost, lease=_LEASE)
+        assert renewed is not None and renewed.lease_until == almost + _LEASE
+        expired = almost + _LEASE
+        taken = storage.claim_plan(plan.id, worker="w2", now=expired, lease=_LEASE)
+        assert taken is not None and taken.lease_owner == "w2"
+        assert taken.started_at == clock_start
+        assert storage.claim_plan(plan.id + 1000, worker="w1", now=expired, lease=_LEASE) is None
+
+    def test_finished_plans_are_not_claimed(self, storage: Storage, clock_start: datetime) -> None:
+        """Done and failed plans cannot be claimed."""
+        vip = make_list(storage, "vip", clock_start)
+        for state in (PlanState.done, PlanState.failed):
+            plan = storage.create_plan(make_plan(vip.id, clock_start, state=state))
+            assert storage.claim_plan(plan.id, worker="w1", now=clock_start, lease=_LEASE) is None
+
+    def test_due_plans(self, storage: Storage, clock_start: datetime) -> None:
+        """Pending plans whose time came, and running plans whose lease ran out."""
+        vip = make_list(storage, "vip", clock_start)
+        past = storage.create_plan(make_plan(vip.id, clock_start, run_at=clock_start - _SECOND))
+        now_plan = storage.create_plan(make_plan(vip.id, clock_start, run_at=clock_start))
+        storage.create_plan(make_plan(vip.id, clock_start, run_at=clock_start + _SECOND))
+        storage.create_plan(make_plan(vip.id, clock_start, state=PlanState.done))
+        held = storage.create_plan(make_plan(vip.id, clock_start))
+        storage.claim_plan(held.id, worker="w1", now=clock_start, lease=_LEASE)
+        stale = storage.create_plan(make_plan(vip.id, clock_start))
+        storage.claim_plan(stale.id, worker="w1", now=clock_start - _LEASE, lease=_LEASE)
+        due = {p.id for p in storage.due_plans(clock_start)}
+        assert due == {past.id, now_plan.id, stale.id}
+
+    def test_apply_import_batch(self, storage: Storage, clock_start: datetime) -> None:
+        """A batch inserts, updates, stores row results, adds counts, sets the cursor."""
+        vip = make_list(storage, "vip", clock_start)
+        (existing,) = add_contacts(storage, vip.id, clock_start, {"phone": A, "name": "old"})
+        plan = storage.create_plan(make_plan(vip.id, clock_start))
+        batch = ImportBatch(
+            plan.id,
+            inserts=(ContactDraft(vip.id, phone=B, plan_id=plan.id, tags=("vip",)),),
+            updates=(ContactUpdate(existing, name="new", plan_id=plan.id),),
+            results=(_failed(plan.id, 4),),
+            counts=PlanCounts(total=3, succeeded=2, failed=1, updated=1),
+            cursor=4,
+        )
+        storage.apply_import_batch(batch, now=clock_start)
+        contacts = by_phone(storage, vip.id)
+        assert sorted(contacts) == [A, B]
+        assert (contacts[A].name, contacts[A].plan_id) == ("new", plan.id)
+        assert (contacts[B].plan_id, contacts[B].tags) == (plan.id, ("vip",))
+        stored = storage.get_plan(plan.id)
+        assert stored is not None
+        assert (stored.cursor, stored.counts) == (4, batch.counts)
+        assert storage.row_results(plan.id) == [_failed(plan.id, 4)]
+        second = ImportBatch(plan.id, (), (), (), PlanCounts(total=1, duplicates=1), cursor=6)
+        storage.apply_import_batch(second, now=clock_start)
+        stored = storage.get_plan(plan.id)
+        assert stored is not None
+        assert (stored.cursor, stored.counts) == (6, batch.counts + second.counts)
+
+    def test_apply_import_batch_is_idempotent(
+        self, storage: Storage, clock_start: datetime
+    ) -> None:
+        """A batch whose cursor is not beyond the stored one was applied: it is ignored."""
+        vip = make_list(storage, "vip", clock_start)
+        plan = storage.create_plan(make_plan(vip.id, clock_start))
+        batch = ImportBatch(
+            plan.id,
+            inserts=(ContactDraft(vip.id, phone=A),),
+            updates=(),
+            results=(),
+            counts=PlanCounts(total=1, succeeded=1),
+            cursor=2,
+        )
+        storage.apply_import_batch(batch, now=clock_start)
+        storage.apply_import_batch(batch, now=clock_start)
+        storage.apply_import_batch(attrs.evolve(batch, cursor=1), now=clock_start)
+        assert storage.count_contacts(ContactQuery(list_id=vip.id)) == 1
+        stored = storage.get_plan(plan.id)
+        assert stored is not None and (stored.cursor, stored.counts.total) == (2, 1)
+
+    def test_apply_import_batch_is_atomic(self, storage: Storage, clock_start: datetime) -> None:
+        """A batch that cannot apply whole (a phone twice in the list) applies nothing."""
+        vip = make_list(storage, "vip", clock_start)
+        (existing,) = add_contacts(storage, vip.id, clock_start, {"phone": A})
+        plan = storage.create_plan(make_plan(vip.id, clock_start))
+        bad = ImportBatch(
+            plan.id,
+            inserts=(ContactDraft(vip.id, phone=B), ContactDraft(vip.id, phone=A)),
+            updates=(ContactUpdate(existing, name="changed"),),
+            results=(_failed(plan.id, 3),),
+            counts=PlanCounts(total=3, succeeded=2, failed=1),
+            cursor=3,
+        )
+        with pytest.raises(ConflictError):
+            storage.apply_import_batch(bad, now=clock_start)
+        assert sorted(by_phone(storage, vip.id)) == [A]
+        contact = storage.get_contact(existing)
+        assert contact is not None and contact.name is None
+        assert storage.row_results(plan.id) == []
+        stored = storage.get_plan(plan.id)
+        assert stored is not None and (stored.cursor, stored.counts) == (0, PlanCounts())
+
+    def test_row_results_paging(self, storage: Storage, clock_start: datetime) -> None:
+        """Row results by row, filtered by outcome, paged with ``after_row``."""
+        vip = make_list(storage, "vip", clock_start)
+        plan = storage.create_plan(make_plan(vip.id, clock_start))
+        dup = RowResult(plan.id, 2, "duplicate", "row.duplicate", "already there", None, None)
+        results = (_failed(plan.id, 7), dup, _failed(plan.id, 3), _failed(plan.id, 5))
+        storage.apply_import_batch(
+            ImportBatch(plan.id, (), (), results, PlanCounts(total=4, failed=3, duplicates=1), 8),
+            now=clock_start,
+        )
+        assert [r.row for r in storage.row_results(plan.id)] == [2, 3, 5, 7]
+        assert storage.row_results(plan.id, outcome="duplicate") == [dup]
+        assert [r.row for r in storage.row_results(plan.id, outcome="failed", after_row=3)] == [
+            5,
+            7,
+        ]
+        assert [r.row for r in storage.row_results(plan.id, limit=2)] == [2, 3]
+        assert [r.row for r in storage.row_results(plan.id, after_row=3, limit=1)] == [5]
+
+    def test_plan_file_round_trips_bytes(
+        self, storage: Storage, clock_start: datetime, tmp_path: Path
+    ) -> None:
+        """The stored original file gives back the same bytes, even after the source goes."""
+        vip = make_list(storage, "vip", clock_start)
+        plan = storage.create_plan(make_plan(vip.id, clock_start))
+        content = "Số điện thoại;Tên\r\n0901234567;Ánh\r\n".encode("utf-16") + bytes(range(256))
+        source = tmp_path / "khách hàng.csv"
+        source.write_bytes(content)
+        storage.store_plan_file(plan.id, source)
+        source.unlink()
+        with storage.plan_file(plan.id) as path:
+            assert Path(path).read_bytes() == content
+        with pytest.raises(NotFound), storage.plan_file(plan.id + 1000):
+            pass
+
+    def test_delete_plan(self, storage: Storage, clock_start: datetime, tmp_path: Path) -> None:
+        """delete_plan removes the plan, its results and file, not its contacts."""
+        vip = make_list(storage, "vip", clock_start)
+        plan = storage.create_plan(make_plan(vip.id, clock_start))
+        source = tmp_path / "list.csv"
+        source.write_bytes(b"phone\n+84904000001\n")
+        storage.store_plan_file(plan.id, source)
+        storage.apply_import_batch(
+            ImportBatch(
+                plan.id,
+                (ContactDraft(vip.id, phone=C),),
+                (),
+                (_failed(plan.id, 3),),
+                PlanCounts(total=2, succeeded=1, failed=1),
+                3,
+            ),
+            now=clock_start,
+        )
+        assert storage.delete_plan(plan.id) is True
+        assert storage.get_plan(plan.id) is None
+        assert storage.row_results(plan.id) == []
+        with pytest.raises(NotFound), storage.plan_file(plan.id):
+            pass
+        assert sorted(by_phone(storage, vip.id)) == [C]
+        assert storage.delete_plan(plan.id) is False
+
+    def test_mapping_memory(self, storage: Storage) -> None:
+        """The mapping last remembered for a header signature is recalled."""
+        assert storage.recall_mapping("sig-1") is None
+        storage.remember_mapping("sig-1", [("Phone", "phone"), ("Tên", "name")])
+        storage.remember_mapping("sig-2", [("Email", "email")])
+        storage.remember_mapping("sig-1", [("Phone", "phone"), ("Tên", "param0")])
+        assert storage.recall_mapping("sig-1") == (("Phone", "phone"), ("Tên", "param0"))
+        assert storage.recall_mapping("sig-2") == (("Email", "email"),)
+
+    # -- scheduled jobs ------------------------------------------------------------
+    def test_jobs_round_trip(self, storage: Storage, clock_start: datetime) -> None:
+        """create_job gives an id; payloads are plain JSON kept as given; jobs(kind)
+        lists one kind, newest first."""
+        payload = {
+            "list": "task",
+            "agents": ["6001", "6002"],
+            "counts": {"6001": 5},
+            "partial": False,
+            "note": "phân bổ",
+            "none": None,
+        }
+        given = ScheduledJob(
+            999,
+            "distribution",
+            payload,
+            run_at=clock_start,
+            created_by="ann",
+            created_at=clock_start,
+        )
+        first = storage.create_job(given)
+        other = storage.create_job(attrs.evolve(given, kind="report"))
+        second = storage.create_job(given)
+        assert len({first.id, other.id, second.id}) == 3
+        assert first == attrs.evolve(given, id=first.id)
+        assert storage.get_job(first.id) == first
+        assert [j.id for j in storage.jobs("distribution")] == [second.id, first.id]
+        assert storage.jobs("nothing") == []
+        assert storage.get_job(first.id + other.id + second.id + 100) is None
+
+    def test_claim_due_jobs_with_lease(self, storage: Storage, clock_start: datetime) -> None:
+        """Due pending jobs of the kind are claimed (by run_at) for one worker until the
+        lease runs out; then another worker takes them over."""
+
+        def job(run_at: datetime, kind: str = "distribution") -> ScheduledJob:
+            return storage.create_job(ScheduledJob(0, kind, {}, run_at=run_at))
+
+        late = job(clock_start)
+        early = job(clock_start - _LEASE)
+        job(clock_start + 2 * _LEASE)
+        job(clock_start, kind="report")
+        claimed = storage.claim_due_jobs("distribution", worker="w1", now=clock_start, lease=_LEASE)
+        assert [j.id for j in claimed] == [early.id, late.id]
+        for one in claimed:
+            assert (one.state, one.lease_owner, one.lease_until) == (
+                JobState.running,
+                "w1",
+                clock_start + _LEASE,
+            )
+            assert storage.get_job(one.id) == one
+        almost = clock_start + _LEASE - _SECOND
+        assert (
+            storage.claim_due_jobs("distribution", worker="w2", now=almost, lease=timedelta(0))
+            == []
+        )
+        again = storage.claim_due_jobs(
+            "distribution", worker="w2", now=clock_start + _LEASE, lease=_LEASE
+        )
+        assert [j.id for j in again] == [early.id, late.id]
+        assert {j.lease_owner for j in again} == {"w2"}
+
+    def test_finish_job(self, storage: Storage, clock_start: datetime) -> None:
+        """finish_job records done with a result or failed with an error, clears the
+        lease; finished jobs are never claimed; NotFound for an unknown job."""
+        done = storage.create_job(ScheduledJob(0, "distribution", {"a": 1}, run_at=clock_start))
+        failed = storage.create_job(ScheduledJob(0, "distribution", {}, run_at=clock_start))
+        storage.claim_due_jobs("distribution", worker="w1", now=clock_start, lease=_LEASE)
+        later = clock_start + _SECOND
+        storage.finish_job(
+            done.id, state=JobState.done, now=later, result={"shares": [["6001", 3]]}
+        )
+        storage.finish_job(failed.id, state=JobState.failed, now=later, error="no agents")
+        stored = storage.get_job(done.id)
+        assert stored is not None
+        assert (stored.state, stored.finished_at, stored.result, stored.error) == (
+            JobState.done,
+            later,
+            {"shares": [["6001", 3]]},
+            None,
+        )
+        assert (stored.lease_owner, stored.lease_until, stored.payload) == (None, None, {"a": 1})
+        stored = storage.get_job(failed.id)
+        assert stored is not None
+        assert (stored.state, stored.error, stored.result) == (JobState.failed, "no agents", None)
+        assert (
+            storage.claim_due_jobs("distribution", worker="w2", now=later + _LEASE, lease=_LEASE)
+            == []
+        )
+        with pytest.raises(NotFound):
+            storage.finish_job(done.id + failed.id + 100, state=JobState.done, now=later)
