@@ -31,6 +31,7 @@ __all__ = [
     "TableReader",
     "file_label",
     "sniff_format",
+    "unreadable",
     "utf_codec_by_nuls",
 ]
 
@@ -157,6 +158,14 @@ def file_label(path: Path, display_name: str | None) -> str:
     return display_name if display_name else Path(path).name
 
 
+def unreadable(label: str, exc: OSError) -> InvalidFile:
+    """The error for a file the operating system will not give us."""
+    if isinstance(exc, FileNotFoundError):
+        return InvalidFile("the file does not exist", code="file.not_found", file=label)
+    reason = exc.strerror or str(exc)
+    return InvalidFile(f"the file cannot be read: {reason}", code="file.unreadable", file=label)
+
+
 # --- format sniffing ---------------------------------------------------------
 
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -209,12 +218,8 @@ def sniff_format(path: Path, *, display_name: str | None = None) -> str:
     try:
         with open(path, "rb") as handle:
             head = handle.read(_SNIFF_BYTES)
-    except FileNotFoundError:
-        raise InvalidFile("the file does not exist", code="file.not_found", file=label) from None
     except OSError as exc:
-        raise InvalidFile(
-            f"the file cannot be read: {exc.strerror or exc}", code="file.unreadable", file=label
-        ) from None
+        raise unreadable(label, exc) from None
     if not head:
         raise InvalidFile("the file is empty", code="file.empty", file=label)
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):

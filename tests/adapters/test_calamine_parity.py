@@ -18,7 +18,7 @@ from massreach.tables import ReadOptions, TableReader
 
 pytest.importorskip("python_calamine")
 
-from massreach.adapters.calamine_reader import CalamineReader
+from massreach.adapters.calamine_reader import MAX_DENSE_CELLS, CalamineReader
 
 Grid = list[list[Any]]
 
@@ -143,3 +143,34 @@ def test_generated_workbooks_read_identically(
     folder = tmp_path_factory.mktemp("parity")
     assert_parity(write_xlsx(folder / "g.xlsx", grid, top, left), OpenpyxlReader())
     assert_parity(write_xls(folder / "g.xls", grid, top, left), XlrdReader())
+
+
+def test_sheets_too_big_for_a_dense_grid_go_to_openpyxl(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    book.active["A1"] = "phone"
+    book.active["AD150000"] = "far away"  # a 30 x 150,000 grid: more than the limit
+    path = tmp_path / "sparse.xlsx"
+    book.save(path)
+    assert MAX_DENSE_CELLS < 30 * 150_000
+    with CalamineReader().open(path, ReadOptions()) as table:
+        assert table.info.reader == "openpyxl"
+        rows = list(table.rows())
+    assert rows[0] == (1, ["phone"])
+    assert rows[-1] == (150_000, [""] * 29 + ["far away"])
+
+
+def test_sheets_without_a_dimension_go_to_openpyxl(tmp_path: Path) -> None:
+    import zipfile
+
+    source = write_xlsx(tmp_path / "dim.xlsx", FIXED)
+    target = tmp_path / "nodim.xlsx"
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename.startswith("xl/worksheets/"):
+                data = data.replace(b'<dimension ref="A1:F7" />', b"")
+            dst.writestr(info, data)
+    with CalamineReader().open(target, ReadOptions()) as table:
+        assert table.info.reader == "openpyxl"
+    with CalamineReader().open(source, ReadOptions()) as table:
+        assert table.info.reader == "calamine"

@@ -1,14 +1,12 @@
 """The CSV table reader: streams records out of delimited text files.
 
-Encoding ``auto``: a byte-order mark (UTF-8, UTF-16, UTF-32), then BOM-less
-UTF-16/32 by its NUL pattern, then strict UTF-8, then chardet, whose candidates
-are checked (each must decode the sample; the one whose text has the fewest
-implausible characters wins, encodings of the products' markets - Windows-1250,
-ISO-8859-2, GB18030, Windows-1258 - weigh more, and Windows-1250 against
-ISO-8859-2 is settled by which gives more Polish letters). A file whose first
-64 KiB are ASCII is searched further for its first non-ASCII bytes, so that a
-Polish name on row 5,000 still decides the encoding. Windows-1258 text (which
-spells Vietnamese with combining tone marks) is normalised to NFC.
+Encoding ``auto``: a byte-order mark (UTF-8/16/32), BOM-less UTF-16/32 by its NUL
+pattern, strict UTF-8, then chardet's candidates, checked: each must decode the
+sample; fewest implausible characters wins, then chardet's confidence (Windows-1250,
+ISO-8859-2, GB18030, Windows-1258 weigh 3x); Windows-1250 against ISO-8859-2 goes
+to the one giving more Polish letters. When the first 64 KiB are ASCII the sample
+is taken at the first non-ASCII bytes further on. Windows-1258 text (Vietnamese
+with combining tone marks) is normalised to NFC.
 
 Delimiter ``auto``: :class:`csv.Sniffer` restricted to ``, ; tab | :`` checked
 against a count of how consistently each candidate splits the sample's records.
@@ -37,7 +35,14 @@ import chardet
 
 from massreach.errors import InvalidFile
 from massreach.markers import hookimpl
-from massreach.tables import ReadOptions, TableInfo, TableReader, file_label, utf_codec_by_nuls
+from massreach.tables import (
+    ReadOptions,
+    TableInfo,
+    TableReader,
+    file_label,
+    unreadable,
+    utf_codec_by_nuls,
+)
 
 __all__ = ["CsvReader", "CsvTable", "detect_encoding", "display_codec", "sniff_delimiter"]
 
@@ -295,24 +300,27 @@ class CsvTable:
         except csv.Error as exc:
             raise self._csv_error(exc) from None
         except OSError as exc:
-            raise InvalidFile(
-                f"the file cannot be read: {exc.strerror or exc}",
-                code="file.unreadable",
-                file=self._label,
-            ) from None
+            raise unreadable(self._label, exc) from None
 
-    def decode_error(self) -> InvalidFile:
-        """Find the first record holding bytes the codec rejects and say where."""
-        row = column = None
+    def _locate(self, errors: str) -> tuple[int | None, int | None]:
+        """Read the file again to find (row, field) of the first undecodable bytes
+        (``errors="surrogateescape"``), or the row where :mod:`csv` gives up."""
+        number = 0
         try:
             with open(self._path, "rb") as raw:
-                for number, cells in enumerate(self._reader(raw, "surrogateescape"), 1):
-                    hit = next((i for i, c in enumerate(cells, 1) if _SURROGATE.search(c)), None)
-                    if hit is not None:
-                        row, column = number, hit
-                        break
-        except (csv.Error, OSError, UnicodeError):
+                for number, cells in enumerate(self._reader(raw, errors), 1):
+                    for field, cell in enumerate(cells, 1):
+                        if _SURROGATE.search(cell):
+                            return number, field
+        except csv.Error:
+            return number + 1, None
+        except (OSError, UnicodeError):
             pass
+        return None, None
+
+    def decode_error(self) -> InvalidFile:
+        """The error for bytes the codec rejects, naming the row and field."""
+        row, column = self._locate("surrogateescape")
         name = self.info.encoding or self._codec
         how = "detected" if self.info.encoding_detected else "chosen"
         where = f" in field {column}" if column else ""
@@ -326,16 +334,7 @@ class CsvTable:
         )
 
     def _csv_error(self, exc: csv.Error) -> InvalidFile:
-        row = None
-        try:
-            with open(self._path, "rb") as raw:
-                count = 0
-                for count, _cells in enumerate(self._reader(raw, "replace"), 1):  # noqa: B007
-                    pass
-        except csv.Error:
-            row = count + 1
-        except (OSError, UnicodeError):
-            pass
+        row, _ = self._locate("replace")
         return InvalidFile(
             f"the CSV structure is broken ({exc}); a quote may be opened and never closed",
             code="file.csv_malformed",
@@ -382,24 +381,12 @@ class CsvReader:
                 head = raw.read(SAMPLE_BYTES)
                 if not head:
                     raise InvalidFile("the file is empty", code="file.empty", file=label)
-                if detected:
-                    codec = detect_encoding(raw, head, label)
-                elif (
-                    head.startswith(codecs.BOM_UTF8) and display_codec(options.encoding) == "utf-8"
-                ):
-                    codec = "utf-8-sig"
-                else:
-                    codec = options.encoding
-        except FileNotFoundError:
-            raise InvalidFile(
-                "the file does not exist", code="file.not_found", file=label
-            ) from None
+                codec = detect_encoding(raw, head, label) if detected else options.encoding
         except OSError as exc:
-            raise InvalidFile(
-                f"the file cannot be read: {exc.strerror or exc}",
-                code="file.unreadable",
-                file=label,
-            ) from None
+            raise unreadable(label, exc) from None
+        bom_codec = next((c for bom, c in _BOMS if head.startswith(bom)), "")
+        if not detected and display_codec(codec).startswith(bom_codec.removesuffix("-sig") or "-"):
+            codec = bom_codec  # "utf-8" given for a file with a BOM: skip the BOM
         final = len(head) < SAMPLE_BYTES
         text = codecs.getincrementaldecoder(codec)("replace").decode(head, final)
         if codecs.lookup(codec).name == "cp1258":
