@@ -3,6 +3,8 @@ audience figures, one message per target, segment counts, and the lifecycle."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import string
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,10 +41,9 @@ def engine() -> Reach:
 
 # -- rendering on the service path --------------------------------------------------------
 
-template_text = st.text(
-    alphabet=st.sampled_from(list("{}ab_0 .:!\n") + ["name", "param0", "ễ", "€", "😀"]),
-    max_size=40,
-)
+template_text = st.lists(
+    st.sampled_from([*"{}ab_0 .:!\n", "name", "param0", "ễ", "€", "😀"]), max_size=30
+).map("".join)
 values = st.dictionaries(
     st.sampled_from(["name", "param0", "a", "b", "ab", "a_0"]),
     st.text(max_size=12),
@@ -87,10 +88,8 @@ def test_rendering_raises_nothing_but_massreach_errors(
             user="u",
             role="manager",
         )
-        try:
+        with contextlib.suppress(MassreachError):
             render_message(campaign, service.template("t"), variables)
-        except MassreachError:
-            pass
 
 
 literal = st.text(
@@ -407,7 +406,7 @@ class CampaignLifecycle(RuleBasedStateMachine):
     @invariant()
     def every_change_was_told_to_plugins(self) -> None:
         events = self.recorder.events
-        for (_, new), (previous, _) in zip(events, events[1:], strict=False):
+        for (_, new), (previous, _) in itertools.pairwise(events):
             assert new == previous
         assert (events[-1][1] if events else "draft") == self.state.value
 
