@@ -64,6 +64,17 @@ class MemoryLimits(MemoryState):
         return inside[len(inside) - limit] + window
 
     @locked
+    def release_window(self, key: str, *, at: datetime) -> bool:
+        """Take back one event of ``key`` recorded at ``at``."""
+        events = self._windows.get(key, [])
+        at = at.astimezone(UTC)
+        index = bisect.bisect_left(events, at)
+        if index < len(events) and events[index] == at:
+            del events[index]
+            return True
+        return False
+
+    @locked
     def take_rate_slot(self, key: str, *, rate_per_second: float, now: datetime) -> float:
         """Book the next free slot of ``key`` (slots ``1 / rate`` apart); seconds to wait."""
         if not rate_per_second > 0:

@@ -95,6 +95,29 @@ class SqlCounters(SqlBase):
             tx.run("DELETE FROM window_events WHERE key = ? AND at <= ?", (key, d.ts(now - window)))
         return None
 
+    def release_window(self, key: str, *, at: datetime) -> bool:
+        """Take back one event of ``key`` recorded at ``at`` (events are not unique
+        rows: all of them at that instant are deleted and one fewer written back)."""
+        d = self.dialect
+        with self._write() as tx:
+            d.lock_key(tx.cur, f"window:{key}")
+            stamp = d.ts(at)
+            found = int(
+                tx.value(
+                    "SELECT count(*) FROM window_events WHERE key = ? AND at = ?", (key, stamp)
+                )
+                or 0
+            )
+            if not found:
+                return False
+            tx.run("DELETE FROM window_events WHERE key = ? AND at = ?", (key, stamp))
+            if found > 1:
+                tx.many(
+                    "INSERT INTO window_events (key, at) VALUES (?, ?)",
+                    [(key, stamp)] * (found - 1),
+                )
+        return True
+
     def take_rate_slot(self, key: str, *, rate_per_second: float, now: datetime) -> float:
         """Shared rate limit: book the next send slot of ``key`` (slots ``1 / rate``
         apart); returns how many seconds to wait before using it."""

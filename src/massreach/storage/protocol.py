@@ -356,6 +356,10 @@ class Storage(Protocol):
         return the first time one more would fit. InvalidInput unless ``limit >= 1``
         and ``window`` is positive."""
 
+    def release_window(self, key: str, *, at: datetime) -> bool:
+        """Take back ONE event of ``key`` recorded at ``at`` by :meth:`reserve_window`
+        (a reserved send that did not happen); returns False when there is none."""
+
     def take_rate_slot(self, key: str, *, rate_per_second: float, now: datetime) -> float:
         """Shared rate limit: book the next send slot of ``key``; returns how many
         seconds to wait before using it (0 when it is free now). Slots are
