@@ -208,22 +208,56 @@ def _renderer(literals: tuple[str, ...], slots: tuple[str, ...]) -> Renderer:
 
         return render_two
 
+    if len(slots) == 3:
+        name1, name2, name3 = slots
+        head, middle1, middle2, tail = literals
+
+        def render_three(values: Mapping[str, str]) -> str:
+            try:
+                first = values[name1]
+                second = values[name2]
+                third = values[name3]
+                if first.strip() and second.strip() and third.strip():
+                    return "".join((head, first, middle1, second, middle2, third, tail))
+            except (KeyError, TypeError, AttributeError):
+                pass
+            raise _render_failure(variables, values)
+
+        return render_three
+
     getter = operator.itemgetter(*slots)
     # literal, value, literal, value, …, literal: values go to the odd indexes
     template_parts = [piece for literal in literals for piece in (literal, "")][:-1]
 
-    def render_many(values: Mapping[str, str]) -> str:
+    if len(variables) == len(slots):
+
+        def render_many(values: Mapping[str, str]) -> str:
+            try:
+                got = getter(values)
+                if all(map(_strip, got)):  # refuses '', blanks and non-text
+                    parts = template_parts.copy()
+                    parts[1::2] = got
+                    return "".join(parts)
+            except (KeyError, TypeError, AttributeError):
+                pass
+            raise _render_failure(variables, values)
+
+        return render_many
+
+    # a variable used several times is checked once
+    distinct = operator.itemgetter(*(variables if len(variables) > 1 else variables * 2))
+
+    def render_repeated(values: Mapping[str, str]) -> str:
         try:
-            got = getter(values)
-            if all(map(_strip, got)):  # refuses '', blanks and non-text in one pass
+            if all(map(_strip, distinct(values))):
                 parts = template_parts.copy()
-                parts[1::2] = got
+                parts[1::2] = getter(values)
                 return "".join(parts)
         except (KeyError, TypeError, AttributeError):
             pass
         raise _render_failure(variables, values)
 
-    return render_many
+    return render_repeated
 
 
 @frozen
