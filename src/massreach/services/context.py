@@ -38,7 +38,8 @@ class ServiceContext:
         if self._config is None:
             from massreach.config import load_config
 
-            self._config = load_config(self.config_path, self.env)
+            kinds = [factory.kind for factory in self.hooks.channel_factories()]
+            self._config = load_config(self.config_path, self.env, extra_channel_kinds=kinds)
         return self._config
 
     def now(self) -> datetime:
