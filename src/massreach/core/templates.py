@@ -128,36 +128,32 @@ def _scan(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 def _render_failure(variables: tuple[str, ...], values: Mapping[str, Any]) -> TemplateError:
     """The error explaining why ``values`` cannot fill ``variables``."""
     if not isinstance(values, Mapping):
-        return TemplateError(
-            f"Template values must be a mapping of names to text, not {type(values).__name__}.",
-            code="template.invalid_value",
-            details={"type": type(values).__name__},
-        )
+        kind = type(values).__name__
+        message = f"Template values must be a mapping of names to text, not {kind}."
+        return TemplateError(message, code="template.invalid_value", details={"type": kind})
     for name in variables:
+        value = values.get(name)
         if name not in values:
+            message, reason = "which this record does not have", "missing"
+        elif value is None or (isinstance(value, str) and not value.strip()):
+            message, reason = "but it is empty for this record", "empty"
+        elif not isinstance(value, str):
+            kind = type(value).__name__
             return TemplateError(
-                f"The template needs the variable {name!r}, which this record does not have.",
-                code="template.missing_variable",
-                details={"variable": name, "reason": "missing"},
-            )
-        value = values[name]
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return TemplateError(
-                f"The variable {name!r} is empty for this record; "
-                "a message is never sent with a blank in it.",
-                code="template.missing_variable",
-                details={"variable": name, "reason": "empty"},
-            )
-        if not isinstance(value, str):
-            return TemplateError(
-                f"The value of {name!r} is not text ({type(value).__name__}).",
+                f"The value of {name!r} is not text ({kind}).",
                 code="template.invalid_value",
-                details={"variable": name, "type": type(value).__name__},
+                details={"variable": name, "type": kind},
             )
+        else:
+            continue
+        return TemplateError(
+            f"The template needs the variable {name!r}, {message}; "
+            "a message is never sent with a blank in it.",
+            code="template.missing_variable",
+            details={"variable": name, "reason": reason},
+        )
     return TemplateError(
-        "The values given cannot fill this template.",
-        code="template.invalid_value",
-        details={"variables": list(variables)},
+        "The values given cannot fill this template.", code="template.invalid_value"
     )
 
 
@@ -226,38 +222,24 @@ def _renderer(literals: tuple[str, ...], slots: tuple[str, ...]) -> Renderer:
         return render_three
 
     getter = operator.itemgetter(*slots)
+    # a variable used several times is checked once
+    repeats = len(variables) < len(slots)
+    distinct = operator.itemgetter(*(variables if len(variables) > 1 else variables * 2))
     # literal, value, literal, value, …, literal: values go to the odd indexes
     template_parts = [piece for literal in literals for piece in (literal, "")][:-1]
 
-    if len(variables) == len(slots):
-
-        def render_many(values: Mapping[str, str]) -> str:
-            try:
-                got = getter(values)
-                if all(map(_strip, got)):  # refuses '', blanks and non-text
-                    parts = template_parts.copy()
-                    parts[1::2] = got
-                    return "".join(parts)
-            except (KeyError, TypeError, AttributeError):
-                pass
-            raise _render_failure(variables, values)
-
-        return render_many
-
-    # a variable used several times is checked once
-    distinct = operator.itemgetter(*(variables if len(variables) > 1 else variables * 2))
-
-    def render_repeated(values: Mapping[str, str]) -> str:
+    def render_many(values: Mapping[str, str]) -> str:
         try:
-            if all(map(_strip, distinct(values))):
+            got = getter(values)
+            if all(map(_strip, distinct(values) if repeats else got)):
                 parts = template_parts.copy()
-                parts[1::2] = getter(values)
+                parts[1::2] = got
                 return "".join(parts)
         except (KeyError, TypeError, AttributeError):
             pass
         raise _render_failure(variables, values)
 
-    return render_repeated
+    return render_many
 
 
 @frozen
