@@ -182,3 +182,21 @@ def test_delete_plan(reach: Reach, tmp_path: Path) -> None:
     reach.imports.delete(plan.id)
     assert reach.storage.get_plan(plan.id) is None
     assert reach.storage.count_contacts(ContactQuery()) == 1
+
+
+def test_progress_hook_fires_per_batch(tmp_path: Path, clock: Clock) -> None:
+    from massreach import hookimpl
+
+    seen: list[tuple[int, int, int | None]] = []
+
+    class Progress:
+        @hookimpl
+        def massreach_import_progress(self, plan, rows_done, rows_total):  # type: ignore[no-untyped-def]
+            seen.append((plan.id, rows_done, rows_total))
+
+    rows = [HEADER] + [[f"09123456{i:02d}", "N", "", "t"] for i in range(25)]
+    path = write_csv(tmp_path / "a.csv", rows)
+    with Reach("memory:", autoload=False, env={}, clock=clock, plugins=[Progress()]) as engine:
+        plan = engine.imports.import_file(path, list_name="l", options=ImportOptions(batch_size=10))
+    assert [done for _, done, _ in seen] == [11, 21, 26]
+    assert {pid for pid, _, _ in seen} == {plan.id}

@@ -1,0 +1,115 @@
+"""Import speed and memory: a generated customer CSV into SQLite, end to end.
+
+    python benchmarks/bench_import.py [ROWS ...]      (default: 100000 1000000)
+
+Each run happens in a fresh subprocess so that peak RSS is the run's own. Printed per
+size: rows/s of ``Reach.imports.import_file`` (phone normalisation, duplicate checks
+in the database, batches committed with the plan cursor), peak RSS, and the raw
+baseline measured in the same run: ``csv.reader`` into SQLite ``executemany`` with no
+normalisation at all, and the ratio between them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+FORMATS = (
+    lambda n: f"09{n:08d}",
+    lambda n: f"+84 9{n // 10000000}{n % 10000000:07d}"[:4] + f" {n % 1000:03d} {n % 100000 // 100:03d} {n % 100:02d}"[:0] + f"{9}{n:08d}",
+    lambda n: f"0{9}{n // 1000000 % 100:02d}-{n // 1000 % 1000:03d}-{n % 1000:03d}",
+    lambda n: f"849{n:08d}",
+    lambda n: f"849{n:08d}.0",
+    lambda n: f"(09{n // 1000000 % 100:02d}) {n % 1000000:06d}",
+)
+
+
+def generate(path: Path, rows: int, seed: int = 7) -> None:
+    """phone (mixed formats), name, email, 3 variables, tag; 2% duplicates, 0.5% bad numbers."""
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["Số điện thoại", "Họ tên", "Email", "param0", "param1", "param2", "Nhãn"])
+        for i in range(rows):
+            roll = rng.random()
+            n = rng.randrange(rows) if roll < 0.02 and i else i
+            if roll > 0.995:
+                phone = "09" + "x" * 8
+            else:
+                phone = FORMATS[i % len(FORMATS)](n + 12_000_000)
+            w.writerow([phone, f"Khách {n}", f"user{n}@example.vn", str(n % 97), f"{n * 3 % 1000}000", f"DH{n:07d}", "vip" if n % 3 else "new"])
+
+
+def run_massreach(path: Path, db: Path) -> dict[str, float]:
+    from massreach import ImportOptions, Reach
+
+    start = time.perf_counter()
+    with Reach(f"sqlite:///{db}", autoload=False, env={}) as reach:
+        plan = reach.imports.import_file(path, list_name="bench", options=ImportOptions(region="VN"))
+    seconds = time.perf_counter() - start
+    c = plan.counts
+    return {"seconds": seconds, "total": c.total, "succeeded": c.succeeded, "failed": c.failed,
+            "duplicates": c.duplicates, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def run_raw(path: Path, db: Path) -> dict[str, float]:
+    start = time.perf_counter()
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("CREATE TABLE t (phone TEXT, name TEXT, email TEXT, p0 TEXT, p1 TEXT, p2 TEXT, tag TEXT)")
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.reader(f)
+        next(reader)
+        batch: list[list[str]] = []
+        for row in reader:
+            batch.append(row)
+            if len(batch) == 5000:
+                with con:
+                    con.executemany("INSERT INTO t VALUES (?,?,?,?,?,?,?)", batch)
+                batch = []
+        with con:
+            con.executemany("INSERT INTO t VALUES (?,?,?,?,?,?,?)", batch)
+    con.close()
+    return {"seconds": time.perf_counter() - start,
+            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def child(kind: str, path: str, db: str) -> None:
+    result = run_massreach(Path(path), Path(db)) if kind == "massreach" else run_raw(Path(path), Path(db))
+    print(json.dumps(result))
+
+
+def measure(kind: str, path: Path, folder: Path) -> dict[str, float]:
+    db = folder / f"{kind}-{path.stem}.db"
+    out = subprocess.run([sys.executable, __file__, "--child", kind, str(path), str(db)],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(sizes: list[int]) -> None:
+    print(f"{'rows':>9} {'massreach rows/s':>17} {'peak RSS MB':>12} {'raw rows/s':>11} {'raw RSS MB':>11} {'ratio':>6}  counts")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for rows in sizes:
+            path = folder / f"customers-{rows}.csv"
+            generate(path, rows)
+            raw = measure("raw", path, folder)
+            ours = measure("massreach", path, folder)
+            rate, raw_rate = rows / ours["seconds"], rows / raw["seconds"]
+            counts = f"ok={ours['succeeded']:.0f} failed={ours['failed']:.0f} dup={ours['duplicates']:.0f}"
+            print(f"{rows:>9} {rate:>17,.0f} {ours['rss_mb']:>12.0f} {raw_rate:>11,.0f} {raw['rss_mb']:>11.0f} {rate / raw_rate:>6.2f}  {counts}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(*sys.argv[2:5])
+    else:
+        main([int(a) for a in sys.argv[1:]] or [100_000, 1_000_000])
