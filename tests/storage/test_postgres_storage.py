@@ -17,7 +17,9 @@ from massreach.core.lifecycle import CampaignKind, CampaignState
 from massreach.errors import StorageError
 from massreach.model import Campaign, CampaignSource, ContactDraft, ContactQuery
 from massreach.model.contacts import ListFeed
+from massreach.plugins import Hooks, make_plugin_manager
 from massreach.storage import Storage
+from massreach.storage.urls import open_storage
 from massreach.testing import StorageConformance
 
 pytestmark = pytest.mark.postgres
@@ -150,6 +152,17 @@ def test_rolling_window_is_atomic_across_workers(pg: PostgresStorage) -> None:
 
     assert not _run_together(*(reserve for _ in range(4)))
     assert results.count(None) == 3
+
+
+def test_opened_through_the_plugin_manager(pg_url: str) -> None:
+    hooks = Hooks(make_plugin_manager(autoload=False, env={}))
+    storage = open_storage(
+        pg_url.replace("postgresql://", "postgres://"), hooks.storage_factories()
+    )
+    try:
+        assert isinstance(storage, PostgresStorage)
+    finally:
+        storage.close()
 
 
 def test_url_parameters() -> None:

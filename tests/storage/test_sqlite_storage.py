@@ -78,9 +78,7 @@ def test_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_opened_through_the_plugin_manager(sqlite_url: str) -> None:
-    from massreach.adapters import sqlite_storage
-
-    hooks = Hooks(make_plugin_manager(autoload=False, plugins=[sqlite_storage], env={}))
+    hooks = Hooks(make_plugin_manager(autoload=False, env={}))
     storage = open_storage(sqlite_url, hooks.storage_factories())
     try:
         assert isinstance(storage, SqliteStorage)

@@ -31,7 +31,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool
 
 from massreach.adapters.sql_base import Tx, translate_errors
-from massreach.adapters.sql_dialect import Cursor, Dialect, percent_placeholders
+from massreach.adapters.sql_dialect import Cursor, Dialect, encode_json, percent_placeholders
 from massreach.adapters.sql_schema import migrate
 from massreach.adapters.sql_store import SqlStorage
 from massreach.errors import StorageError
@@ -82,6 +82,12 @@ class PostgresDialect(Dialect):
     def elements(self, expr: str, alias: str) -> str:
         """``jsonb_array_elements_text`` as ``alias(value)``."""
         return f"jsonb_array_elements_text({expr}) AS {alias}(value)"
+
+    def any_tag(self, expr: str, tags: Sequence[str]) -> tuple[str, list[Any]]:
+        """``expr @> '["tag"]'`` for any of the tags (JSONB containment)."""
+        unique = list(dict.fromkeys(tags))
+        sql = " OR ".join(f"{expr} @> CAST(? AS jsonb)" for _ in unique)
+        return f"({sql})", [encode_json([tag]) for tag in unique]
 
     def contains(self, expr: str) -> str:
         """``strpos(expr, ?) > 0``."""

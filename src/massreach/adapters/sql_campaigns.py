@@ -6,7 +6,11 @@ whole contacts table), the target of each contact for the channel (``phone``,
 not empty and not on the opt-out list, and restricted to the campaign's tags.
 :meth:`SqlCampaigns.expand_audience` is ONE ``INSERT INTO outbox … SELECT … ON
 CONFLICT DO NOTHING``: no contact passes through Python, and the
-``UNIQUE (campaign_id, target_key)`` constraint keeps one message per target.
+``UNIQUE (campaign_id, target_key)`` constraint keeps one message per target. A
+new message does not copy its contact's variables: they are read through the
+contact until the contact changes or is deleted, when they are frozen onto the
+message first (``SqlContacts._freeze_variables``), so a message always carries
+the variables its contact had when the audience was expanded.
 """
 
 from __future__ import annotations
@@ -173,11 +177,7 @@ class SqlCampaigns(SqlBase):
     def _tagged(self, campaign: Campaign) -> tuple[str, list[Any]]:
         if not campaign.source.tags:
             return "1 = 1", []
-        d = self.dialect
-        return (
-            f"EXISTS (SELECT 1 FROM {d.elements('s.tags', 't')} WHERE {d.in_('t.value')})",
-            [d.many(campaign.source.tags)],
-        )
+        return self.dialect.any_tag("s.tags", campaign.source.tags)
 
     def audience_figures(self, campaign: Campaign, *, channel_field: str) -> AudienceFigures:
         """Total contacts in the source, reachable audience, and per tag of the source
@@ -234,7 +234,7 @@ class SqlCampaigns(SqlBase):
             return tx.run(
                 "INSERT INTO outbox (campaign_id, target, target_key, contact_id, variables,"
                 " state, attempts, due_at, updated_at)"
-                f" SELECT ?, s.target, s.target_key, s.id, {d.variables('s')}, 'pending', 0, ?, ?"
+                " SELECT ?, s.target, s.target_key, s.id, NULL, 'pending', 0, ?, ?"
                 f" FROM ({source}) s WHERE {self._reachable()} AND {tagged} ORDER BY s.id"
                 " ON CONFLICT (campaign_id, target_key) DO NOTHING",
                 [campaign.id, d.ts(due), d.ts(now), *params, *tag_params],

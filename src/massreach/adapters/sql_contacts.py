@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 
 from massreach.adapters.sql_base import SqlBase, Tx
-from massreach.adapters.sql_dialect import encode_json
+from massreach.adapters.sql_dialect import encode_fields, encode_tags
 from massreach.adapters.sql_rows import (
     CONTACT_COLUMNS,
     CONTACT_INSERT_COLUMNS,
@@ -146,10 +146,9 @@ class SqlContacts(SqlBase):
             parts.append(d.contains(d.fold("c.name")))
             params.append(d.fold_value(query.name_contains))
         if query.tags:
-            parts.append(
-                f"EXISTS (SELECT 1 FROM {d.elements('c.tags', 't')} WHERE {d.in_('t.value')})"
-            )
-            params.append(d.many(query.tags))
+            tagged, tag_params = d.any_tag("c.tags", query.tags)
+            parts.append(tagged)
+            params += tag_params
         if query.status is not None:
             parts.append("c.status = ?")
             params.append(ProcessingStatus(query.status).value)
@@ -241,6 +240,7 @@ class SqlContacts(SqlBase):
                 continue
             contact = self._updated(tx, contact, update, now)
             current[contact.id] = changed[contact.id] = contact
+        self._freeze_variables(tx, list(changed))
         rows = [
             (
                 c.list_id,
@@ -251,8 +251,8 @@ class SqlContacts(SqlBase):
                 c.description,
                 c.gender,
                 c.crm_id,
-                encode_json(c.tags),
-                encode_json(c.fields),
+                encode_tags(c.tags),
+                encode_fields(c.fields),
                 c.owner,
                 c.status.value,
                 d.ts(c.callback_at),
@@ -304,5 +304,20 @@ class SqlContacts(SqlBase):
         if not contact_ids:
             return 0
         d = self.dialect
+        ids = sorted(set(contact_ids))
         with self._write() as tx:
-            return tx.run(f"DELETE FROM contacts WHERE {d.in_('id')}", (d.many(set(contact_ids)),))
+            self._freeze_variables(tx, ids)
+            return tx.run(f"DELETE FROM contacts WHERE {d.in_('id')}", (d.many(ids),))
+
+    def _freeze_variables(self, tx: Tx, contact_ids: Sequence[int]) -> None:
+        """Copy the variables of these contacts onto the outbox messages that still
+        read them through the contact, before the contact changes or goes."""
+        if not contact_ids:
+            return
+        d = self.dialect
+        tx.run(
+            f"UPDATE outbox SET variables = (SELECT {d.variables('c')} FROM contacts c"
+            " WHERE c.id = outbox.contact_id)"
+            f" WHERE variables IS NULL AND {d.in_('contact_id')}",
+            (d.many(contact_ids),),
+        )

@@ -20,12 +20,20 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
-__all__ = ["Cursor", "Dialect", "decode_json", "encode_json", "percent_placeholders"]
+__all__ = [
+    "Cursor",
+    "Dialect",
+    "decode_json",
+    "encode_fields",
+    "encode_json",
+    "encode_tags",
+    "percent_placeholders",
+]
 
 
 class Cursor(Protocol):
@@ -48,9 +56,28 @@ class Cursor(Protocol):
         """Every remaining row."""
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_quote: Callable[[str], str] = json.encoder.encode_basestring
+
+
+def encode_tags(tags: Iterable[str]) -> str:
+    """A contact's tags as a JSON array, exactly as :func:`encode_json` writes it
+    (built directly: this runs once per imported row)."""
+    return "[" + ",".join(map(_quote, tags)) + "]"
+
+
+def encode_fields(fields: Mapping[str, str]) -> str:
+    """A contact's custom fields (text values) as a JSON object, exactly as
+    :func:`encode_json` writes it."""
+    return "{" + ",".join(f"{_quote(k)}:{_quote(v)}" for k, v in fields.items()) + "}"
+
+
 def encode_json(value: Any) -> str:
-    """JSON text as stored (UTF-8, compact, not ASCII-escaped)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """JSON text as stored (UTF-8, compact, not ASCII-escaped). Tags are stored in
+    exactly this form, which :meth:`Dialect.any_tag` relies on."""
+    if not value:
+        return "[]" if isinstance(value, list | tuple) else _ENCODER.encode(value)
+    return _ENCODER.encode(value)
 
 
 def decode_json(value: Any) -> Any:
@@ -124,6 +151,20 @@ class Dialect:
     def elements(self, expr: str, alias: str) -> str:
         """The text elements of a JSON array as a table ``alias(value)``."""
         return f"json_each({expr}) AS {alias}"
+
+    def any_tag(self, expr: str, tags: Sequence[str]) -> tuple[str, list[Any]]:
+        """``expr`` (a tags array) holds one of ``tags``. On SQLite a tag is found as
+        text, which is exact because tags are always stored by :func:`encode_tags`:
+        an element starts after ``[`` or ``,`` with an unescaped quote (which can
+        occur nowhere inside a JSON string) and ends before ``,`` or ``]``."""
+        parts: list[str] = []
+        params: list[Any] = []
+        for tag in dict.fromkeys(tags):
+            quoted = _quote(tag)
+            for before, after in (("[", "]"), ("[", ","), (",", ","), (",", "]")):
+                parts.append(f"instr({expr}, ?) > 0")
+                params.append(before + quoted + after)
+        return "(" + " OR ".join(parts) + ")", params
 
     def contains(self, expr: str) -> str:
         """``expr`` contains the text of a parameter."""

@@ -17,10 +17,10 @@ from typing import Any
 
 from massreach.adapters.sql_base import SqlBase, Tx
 from massreach.adapters.sql_rows import (
-    MESSAGE_COLUMNS,
     REPORT_COLUMNS,
     columns,
     message_from_row,
+    message_select,
     report_from_row,
 )
 from massreach.model import DeliveryReport, MessageOutcome, MessageState, OutboxMessage
@@ -28,7 +28,6 @@ from massreach.model.outbox import STATE_RANK
 
 __all__ = ["SqlOutbox"]
 
-_MESSAGE_SELECT = f"SELECT {columns(MESSAGE_COLUMNS)} FROM outbox"
 _SENT_STATES = (MessageState.sent.value, MessageState.accepted.value)
 
 
@@ -85,11 +84,12 @@ class SqlOutbox(SqlBase):
             chosen = [mid for _, mid in sorted(candidates)[:limit]]
             if not chosen:
                 return []
-            rows = tx.rows(
+            tx.run(
                 "UPDATE outbox SET state = 'sending', lease_owner = ?, lease_until = ?,"
-                f" updated_at = ? WHERE {d.in_('id')} RETURNING {columns(MESSAGE_COLUMNS)}",
+                f" updated_at = ? WHERE {d.in_('id')}",
                 (worker, d.ts(now + lease), stamp, d.many(chosen)),
             )
+            rows = tx.rows(f"{message_select(d)} WHERE {d.in_('o.id')}", (d.many(chosen),))
         claimed = [message_from_row(d, row) for row in rows]
         claimed.sort(key=lambda m: (m.due_at or now, m.id))
         return claimed
@@ -158,12 +158,12 @@ class SqlOutbox(SqlBase):
     ) -> list[OutboxMessage]:
         """A campaign's messages by id."""
         d = self.dialect
-        sql = f"{_MESSAGE_SELECT} WHERE campaign_id = ? AND id > ?"
+        sql = f"{message_select(d)} WHERE o.campaign_id = ? AND o.id > ?"
         params: list[Any] = [campaign_id, after_id]
         if states is not None:
-            sql += f" AND {d.in_('state')}"
+            sql += f" AND {d.in_('o.state')}"
             params.append(d.many(MessageState(s).value for s in states))
-        sql += " ORDER BY id LIMIT ?"
+        sql += " ORDER BY o.id LIMIT ?"
         params.append(max(limit, 0))
         with self._read() as tx:
             return [message_from_row(d, row) for row in tx.rows(sql, params)]
@@ -178,36 +178,39 @@ class SqlOutbox(SqlBase):
         return self.dialect.from_ts(value)
 
     # -- delivery reports --------------------------------------------------------------
-    def _reported_message(self, tx: Tx, report: DeliveryReport) -> OutboxMessage | None:
+    def _reported_message(self, tx: Tx, report: DeliveryReport) -> tuple[int, MessageState] | None:
+        """Id and state of the message a report names, its row locked."""
         d = self.dialect
         if report.provider_id is not None:
             row = tx.row(
-                f"{_MESSAGE_SELECT} WHERE provider_id = ?"
+                "SELECT id, state FROM outbox WHERE provider_id = ?"
                 f" ORDER BY updated_at DESC, id DESC LIMIT 1{d.for_update}",
                 (report.provider_id,),
             )
             if row is not None:
-                return message_from_row(d, row)
+                return int(row[0]), MessageState(row[1])
         ids = None if report.client_id is None else _client_message_id(report.client_id)
         if ids is None:
             return None
         row = tx.row(
-            f"{_MESSAGE_SELECT} WHERE id = ? AND campaign_id = ?{d.for_update}", (ids[1], ids[0])
+            f"SELECT id, state FROM outbox WHERE id = ? AND campaign_id = ?{d.for_update}",
+            (ids[1], ids[0]),
         )
-        return None if row is None else message_from_row(d, row)
+        return None if row is None else (int(row[0]), MessageState(row[1]))
 
     def ingest_report(self, report: DeliveryReport, *, now: datetime) -> bool:
         """Apply a delivery report to the message it names (forward only); a report
         for an unknown message is kept and False returned."""
         d = self.dialect
+        state = MessageState(report.state)
         with self._write() as tx:
-            message = self._reported_message(tx, report)
-            if message is None:
+            found = self._reported_message(tx, report)
+            if found is None:
                 tx.run(
                     f"INSERT INTO reports ({columns(REPORT_COLUMNS)}, received_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
-                        MessageState(report.state).value,
+                        state.value,
                         report.provider_id,
                         report.client_id,
                         report.reason,
@@ -217,16 +220,12 @@ class SqlOutbox(SqlBase):
                     ),
                 )
                 return False
-            if STATE_RANK[MessageState(report.state)] > STATE_RANK[message.state]:
+            message_id, current = found
+            if STATE_RANK[state] > STATE_RANK[current]:
                 tx.run(
                     "UPDATE outbox SET state = ?, reason = coalesce(?, reason), updated_at = ?"
                     " WHERE id = ?",
-                    (
-                        MessageState(report.state).value,
-                        report.reason or None,
-                        d.ts(now),
-                        message.id,
-                    ),
+                    (state.value, report.reason or None, d.ts(now), message_id),
                 )
             return True
 

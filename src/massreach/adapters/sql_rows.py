@@ -11,7 +11,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from massreach.adapters.sql_dialect import Dialect, decode_json, encode_json
+from massreach.adapters.sql_dialect import (
+    Dialect,
+    decode_json,
+    encode_fields,
+    encode_json,
+    encode_tags,
+)
 from massreach.converters import from_plain, to_plain
 from massreach.model import (
     Agent,
@@ -51,6 +57,7 @@ __all__ = [
     "list_from_row",
     "mapping_from_json",
     "message_from_row",
+    "message_select",
     "plan_from_row",
     "plan_params",
     "report_from_row",
@@ -158,8 +165,8 @@ def draft_params(
         draft.description,
         draft.gender,
         draft.crm_id,
-        encode_json(draft.tags),
-        encode_json(draft.fields),
+        encode_tags(draft.tags),
+        encode_fields(draft.fields),
         draft.owner,
         draft.status.value,
         None if draft.callback_at is None else d.ts(draft.callback_at),
@@ -318,6 +325,20 @@ def campaign_from_row(d: Dialect, row: Sequence[Any]) -> Campaign:
 
 
 # -- outbox -----------------------------------------------------------------------------------
+def message_select(d: Dialect) -> str:
+    """``SELECT`` of :data:`MESSAGE_COLUMNS` from ``outbox o``. A message expanded
+    from a contact keeps no copy of its variables until the contact changes (see
+    ``SqlContacts._freeze_variables``); until then they are read through the join."""
+    picked = [
+        f"coalesce(o.variables, {d.variables('c')})" if name == "variables" else f"o.{name}"
+        for name in MESSAGE_COLUMNS
+    ]
+    return (
+        f"SELECT {', '.join(picked)} FROM outbox o"
+        " LEFT JOIN contacts c ON o.variables IS NULL AND c.id = o.contact_id"
+    )
+
+
 def message_from_row(d: Dialect, row: Sequence[Any]) -> OutboxMessage:
     """An :class:`OutboxMessage` from :data:`MESSAGE_COLUMNS` (null variables dropped)."""
     variables = decode_json(row[4]) or {}

@@ -14,8 +14,12 @@ Design notes:
 - a phone appears once per list (``UNIQUE (phone, list_id)``, which also finds a
   phone in any list); emails are looked up
   by ``email_key``, the casefolded address;
+- ``contacts_list (list_id, id)`` pages a list by id and feeds audiences in contact
+  order; tags are stored in one exact JSON form (``Dialect.any_tag`` relies on it);
 - an outbox message is unique per campaign and target key (the casefolded target),
   so expanding an audience twice never makes a second message;
+- a message's ``variables`` stay NULL (read through its contact) until the contact
+  changes or is deleted, when they are copied onto it (``outbox_contact`` finds them);
 - ``outbox_queue`` serves claims (by campaign, state, due time), counts and views.
 """
 
@@ -71,7 +75,7 @@ def m001_initial(d: Dialect) -> Sequence[str]:
             updated_at {ts}
         )""",
         "CREATE UNIQUE INDEX contacts_phone_list ON contacts (phone, list_id)",
-        "CREATE INDEX contacts_list_position ON contacts (list_id, position)",
+        "CREATE INDEX contacts_list ON contacts (list_id, id)",
         "CREATE INDEX contacts_email_key ON contacts (email_key) WHERE email_key IS NOT NULL",
         "CREATE INDEX contacts_crm_id ON contacts (crm_id) WHERE crm_id IS NOT NULL",
         """CREATE TABLE plans (
@@ -165,7 +169,7 @@ def m001_initial(d: Dialect) -> Sequence[str]:
             target TEXT NOT NULL,
             target_key TEXT NOT NULL,
             contact_id {bigint},
-            variables {json} NOT NULL,
+            variables {json},
             state TEXT NOT NULL,
             attempts {bigint} NOT NULL DEFAULT 0,
             due_at {ts} NOT NULL,
@@ -179,6 +183,7 @@ def m001_initial(d: Dialect) -> Sequence[str]:
         )""",
         "CREATE INDEX outbox_queue ON outbox (campaign_id, state, due_at, id)",
         "CREATE INDEX outbox_provider ON outbox (provider_id) WHERE provider_id IS NOT NULL",
+        "CREATE INDEX outbox_contact ON outbox (contact_id) WHERE variables IS NULL",
         """CREATE TABLE reports (
             id {id},
             state TEXT NOT NULL,
