@@ -354,7 +354,8 @@ class Storage(Protocol):
         """Rolling-window cap: if fewer than ``limit`` events of ``key`` lie in
         ``(now - window, now]``, record one at ``now`` and return None; otherwise
         return the first time one more would fit. InvalidInput unless ``limit >= 1``
-        and ``window`` is positive."""
+        and ``window`` is positive. A key is always used with the same ``window``
+        (name the window in the key), so a backend may forget events older than it."""
 
     def release_window(self, key: str, *, at: datetime) -> bool:
         """Take back ONE event of ``key`` recorded at ``at`` by :meth:`reserve_window`
