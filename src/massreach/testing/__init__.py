@@ -14,6 +14,8 @@ This package imports pytest and hypothesis: install massreach with its ``test`` 
 """
 
 from massreach.testing.conformance import StorageConformance
+from massreach.testing.lockstep import LockstepMachine, make_lockstep_machine
+from massreach.testing.stateful import StorageStateMachine, make_storage_machine
 from massreach.testing.storage_base import CLOCK_START
 
 __all__ = [

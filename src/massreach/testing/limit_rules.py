@@ -84,6 +84,21 @@ class LimitRules(StorageTestBase):
         with pytest.raises(InvalidInput):
             storage.reserve_window("k", now=t0, window=_HOUR, limit=0)
 
+    def test_release_window(self, storage: Storage, clock_start: datetime) -> None:
+        """release_window gives back ONE event recorded at that time; False if none."""
+        t0 = clock_start
+        assert storage.reserve_window("k", now=t0, window=_HOUR, limit=2) is None
+        assert storage.reserve_window("k", now=t0, window=_HOUR, limit=2) is None
+        assert storage.reserve_window("k", now=t0, window=_HOUR, limit=2) == t0 + _HOUR
+        assert storage.release_window("k", at=t0) is True
+        assert storage.reserve_window("k", now=t0 + _MINUTE, window=_HOUR, limit=2) is None
+        assert storage.release_window("k", at=t0 + _MINUTE) is True
+        assert storage.release_window("k", at=t0 + _MINUTE) is False
+        assert storage.release_window("k", at=t0 + 2 * _MINUTE) is False
+        assert storage.release_window("other", at=t0) is False
+        assert storage.release_window("k", at=t0) is True
+        assert storage.reserve_window("k", now=t0 + _MINUTE, window=_HOUR, limit=1) is None
+
     def test_rate_slots_are_spaced(self, storage: Storage, clock_start: datetime) -> None:
         """Slots of one key are ``1 / rate`` seconds apart; a free slot means no wait."""
         t0 = clock_start
