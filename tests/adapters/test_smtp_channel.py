@@ -10,6 +10,7 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -153,12 +154,21 @@ def test_any_unicode_subject_name_and_body_parse_back(
     message = email(1, subject=subject or None, recipient_name=name or None, text=text, html=html)
     data, _ = EmailComposer(FROM).compose(message)
     parsed = parse(data)
-    # Line breaks and tabs in one-line fields become spaces, and the parser treats runs
-    # of whitespace in a display name as one space.
-    flat_subject = " ".join(subject.replace("\t", " ").replace("\r", " ").replace("\n", " ")
-                            .strip().split(" "))  # fmt: skip
-    assert str(parsed["subject"] or "") == flat_subject
-    assert parsed["to"].addresses[0].display_name == " ".join(name.split())
+
+    # Line breaks and tabs in one-line fields become spaces; the ends are trimmed.
+    def one_line(value: str) -> str:
+        return value.replace("\t", " ").replace("\r", " ").replace("\n", " ").strip()
+
+    assert str(parsed["subject"] or "") == one_line(subject)
+    display_name = parsed["to"].addresses[0].display_name
+    if len(one_line(name).encode()) <= 45:  # one encoded word: exactly as EmailMessage gives
+        reference_message = attrs.evolve(message, recipient_name=one_line(name), subject=None)
+        assert parsed["to"] == reference(reference_message)["to"]
+    else:
+        # Longer names need several RFC 2047 words, and CPython's policy.default parser
+        # puts a space between adjacent encoded words in a display name (EmailMessage's
+        # own output included); RFC 2047 readers join them. Compare all but whitespace.
+        assert "".join(display_name.split()) == "".join(one_line(name).split())
     assert parsed["to"].addresses[0].addr_spec == message.target
     plain = parsed.get_body(("plain",))
     assert plain is not None
