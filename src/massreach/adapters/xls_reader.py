@@ -111,7 +111,9 @@ class XlrdReader:
         path = Path(path)
         label = file_label(path, display_name)
         try:
-            book = xlrd.open_workbook(str(path), on_demand=True, logfile=_Sink(), verbosity=0)
+            book = xlrd.open_workbook(
+                str(path), on_demand=True, ragged_rows=True, logfile=_Sink(), verbosity=0
+            )
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as exc:  # xlrd raises anything on damaged files
