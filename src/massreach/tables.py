@@ -295,23 +295,23 @@ def _check_zip_is_workbook(path: Path, label: str) -> None:
 class ReaderRegistry:
     """The table readers known to massreach; the highest priority wins per format.
 
-    Among readers of equal priority the one registered first wins.
+    Registration order follows the plugin hooks (built-ins first, plugins last):
+    among readers of equal priority the one registered last wins, and a reader
+    registered under a name already taken replaces the earlier one.
     """
 
     def __init__(self) -> None:
         self._readers: list[TableReader] = []
 
     def register(self, reader: TableReader) -> None:
-        """Add a reader. A name already taken keeps its first reader: plugins register
-        before the built-ins (``trylast``), so a plugin's reader of the same name wins.
-        Raises :class:`PluginError` for an object that is not a table reader."""
+        """Add a reader (replacing one of the same name). Raises :class:`PluginError`
+        for an object that is not a table reader."""
         if not isinstance(reader, TableReader):
             raise PluginError(
                 f"{reader!r} is not a table reader (name, formats, priority, open)",
                 code="plugin.reader_invalid",
             )
-        if any(r.name == reader.name for r in self._readers):
-            return
+        self._readers = [r for r in self._readers if r.name != reader.name]
         self._readers.append(reader)
 
     @property
@@ -323,7 +323,7 @@ class ReaderRegistry:
         """The reader to use for ``fmt``; :class:`PluginError` if there is none."""
         best: TableReader | None = None
         for reader in self._readers:
-            if fmt in reader.formats and (best is None or reader.priority > best.priority):
+            if fmt in reader.formats and (best is None or reader.priority >= best.priority):
                 best = reader
         if best is None:
             raise PluginError(

@@ -317,9 +317,15 @@ def test_registry_picks_highest_priority_and_uses_hooks(tmp_path: Path) -> None:
         priority = 5
 
     registry.register(Louder())
-    registry.register(CsvReader())  # a name already taken keeps its first reader
     assert registry.for_format("csv").name == "louder"
-    assert [r.name for r in registry.readers] == ["csv", "louder"]
+
+    class Replacement(CsvReader):
+        priority = 5  # same name as the built-in: replaces it; equal priority: last wins
+
+    registry.register(Replacement())
+    assert [r.name for r in registry.readers] == ["louder", "csv"]
+    assert isinstance(registry.for_format("csv"), Replacement)
+    registry.register(Louder())
     with registry.open(write(tmp_path, b"a;b\n1;2\n"), display_name="x.csv") as table:
         assert table.info.reader == "louder"
         assert list(table.rows()) == [(1, ["a", "b"]), (2, ["1", "2"])]
