@@ -113,8 +113,9 @@ class MemoryPlans(MemoryContacts):
         plan = self._plan_or_raise(batch.plan_id)
         if batch.cursor <= plan.cursor:
             return
-        self._check_phones(batch.inserts, self._moves(batch.updates))
-        self._insert(batch.inserts)
+        drafts = batch.drafts()
+        self._check_phones(drafts, self._moves(batch.updates))
+        self._insert(drafts)
         for update in batch.updates:
             self._apply_update(update, now.astimezone(UTC))
         results = self._row_results.setdefault(plan.id, {})

@@ -26,10 +26,19 @@ from massreach.adapters.sql_rows import (
     contact_from_row,
     draft_params,
     list_from_row,
+    record_params,
 )
 from massreach.core.distribution import ProcessingStatus
+from massreach.core.normalize import ImportedRecord
 from massreach.errors import ConflictError
-from massreach.model import Contact, ContactDraft, ContactList, ContactQuery, ContactUpdate
+from massreach.model import (
+    Contact,
+    ContactDraft,
+    ContactList,
+    ContactQuery,
+    ContactUpdate,
+    ImportBatch,
+)
 from massreach.model.contacts import ListFeed
 
 __all__ = ["SqlContacts"]
@@ -190,12 +199,25 @@ class SqlContacts(SqlBase):
         with self._write() as tx:
             return self._insert_drafts(tx, drafts, now)
 
-    def _insert_drafts(self, tx: Tx, drafts: Sequence[ContactDraft], now: datetime) -> list[int]:
-        """Insert drafts in one bulk statement (inside the caller's transaction)."""
+    def _insert_drafts(
+        self,
+        tx: Tx,
+        drafts: Sequence[ContactDraft | ImportedRecord],
+        now: datetime,
+        *,
+        batch: ImportBatch | None = None,
+    ) -> list[int]:
+        """Insert drafts in one bulk statement (inside the caller's transaction).
+        Imported records (the import fast path) belong to ``batch``'s list and plan."""
         if not drafts:
             return []
         d = self.dialect
-        per_list = Counter(draft.list_id for draft in drafts)
+        batch_list = batch.list_id if batch is not None else 0
+        list_ids = [
+            batch_list if type(draft) is ImportedRecord else draft.list_id  # type: ignore[union-attr]
+            for draft in drafts
+        ]
+        per_list = Counter(list_ids)
         next_position = {
             list_id: self._take_positions(tx, list_id, per_list[list_id])
             for list_id in sorted(per_list)  # one lock order: no deadlock between writers
@@ -203,10 +225,14 @@ class SqlContacts(SqlBase):
         ids = d.allocate_ids(tx.cur, "contacts", len(drafts))
         stamp = d.ts(now)
         rows = []
-        for draft, contact_id in zip(drafts, ids, strict=True):
-            position = next_position[draft.list_id]
-            next_position[draft.list_id] = position + 1
-            rows.append(draft_params(d, draft, contact_id, position, stamp))
+        plan_id = batch.plan_id if batch is not None else None
+        for draft, list_id, contact_id in zip(drafts, list_ids, ids, strict=True):
+            position = next_position[list_id]
+            next_position[list_id] = position + 1
+            if type(draft) is ImportedRecord:
+                rows.append(record_params(d, draft, list_id, plan_id, contact_id, position, stamp))
+            else:
+                rows.append(draft_params(d, draft, contact_id, position, stamp))  # type: ignore[arg-type]
         try:
             d.insert_rows(tx.cur, "contacts", CONTACT_INSERT_COLUMNS, rows)
         except Exception as exc:

@@ -163,7 +163,7 @@ class SqlPlans(SqlContacts):
                 raise _no_plan(batch.plan_id)
             if batch.cursor <= int(stored):
                 return
-            self._insert_drafts(tx, batch.inserts, now)
+            self._insert_drafts(tx, batch.inserts, now, batch=batch)
             self._apply_updates(tx, batch.updates, now)
             tx.many(
                 f"INSERT INTO row_results ({columns(ROW_RESULT_COLUMNS)})"

@@ -13,17 +13,15 @@ always the CRM id and the record must already exist in the list.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import attrs
-from attrs import frozen
 
 from massreach.core.distribution import ProcessingStatus
 from massreach.core.normalize import ImportedRecord, RowFailure
 from massreach.core.phones import email_key
 from massreach.model import (
     Contact,
-    ContactDraft,
     ContactUpdate,
     DuplicatePolicy,
     ImportBatch,
@@ -47,66 +45,37 @@ def record_key(record: ImportedRecord, kind: str) -> Key | None:
     return None
 
 
-def contact_keys(contact: Contact | ContactDraft) -> Iterable[Key]:
+def contact_keys(contact: Contact | ImportedRecord) -> list[Key]:
     """Every key under which a stored (or about to be stored) contact can be found."""
+    keys: list[Key] = []
     if contact.phone:
-        yield ("phone", contact.phone)
+        keys.append(("phone", contact.phone))
     if contact.email:
-        yield ("email", email_key(contact.email))
+        keys.append(("email", email_key(contact.email)))
     if contact.crm_id:
-        yield ("crm", contact.crm_id)
-
-
-@frozen
-class _Pending:
-    """A draft made earlier in this batch, that a later row may merge into."""
-
-    index: int
-    draft: ContactDraft
+        keys.append(("crm", contact.crm_id))
+    return keys
 
 
 def _status(record: ImportedRecord) -> ProcessingStatus:
     return ProcessingStatus(record.status) if record.status else ProcessingStatus.unprocessed
 
 
-def draft_from_record(record: ImportedRecord, list_id: int, plan_id: int) -> ContactDraft:
-    """A new contact made from an imported record (a pinned callback keeps its agent)."""
-    return ContactDraft(
-        list_id=list_id,
-        phone=record.phone,
-        email=record.email,
-        name=record.name,
-        description=record.description,
-        gender=record.gender,
-        crm_id=record.crm_id,
-        tags=record.tags,
-        fields=dict(record.fields),
-        owner=record.agent,
-        status=_status(record),
-        callback_at=record.callback_at,
-        callback_agent=record.agent if record.callback_at else None,
-        plan_id=plan_id,
-    )
-
-
-def _merge_draft(draft: ContactDraft, record: ImportedRecord) -> ContactDraft:
-    """A later row of the same file merged into a draft (update mode)."""
-    fields = dict(draft.fields)
-    fields.update(record.fields)
-    tags = tuple(dict.fromkeys((*draft.tags, *record.tags)))
+def _merge_records(earlier: ImportedRecord, record: ImportedRecord) -> ImportedRecord:
+    """A later row of the same file merged into an earlier one (update mode):
+    non-empty new values win, fields are merged and tags added."""
     return attrs.evolve(
-        draft,
-        email=record.email or draft.email,
-        name=record.name or draft.name,
-        description=record.description or draft.description,
-        gender=record.gender or draft.gender,
-        crm_id=record.crm_id or draft.crm_id,
-        tags=tags,
-        fields=fields,
-        status=_status(record) if record.status else draft.status,
-        owner=record.agent or draft.owner,
-        callback_at=record.callback_at or draft.callback_at,
-        callback_agent=(record.agent if record.callback_at else draft.callback_agent),
+        earlier,
+        email=record.email or earlier.email,
+        name=record.name or earlier.name,
+        description=record.description or earlier.description,
+        gender=record.gender or earlier.gender,
+        crm_id=record.crm_id or earlier.crm_id,
+        tags=tuple(dict.fromkeys((*earlier.tags, *record.tags))),
+        fields={**earlier.fields, **record.fields},
+        status=record.status or earlier.status,
+        agent=record.agent or earlier.agent,
+        callback_at=record.callback_at or earlier.callback_at,
     )
 
 
@@ -157,11 +126,11 @@ def _as_updated(contact: Contact, change: ContactUpdate, list_id: int) -> Contac
     )
 
 
-def _index_pending(pending: dict[Key, _Pending], key: Key, entry: _Pending) -> None:
-    """A key finds the earliest draft of the batch that has it (as storage would)."""
+def _index_pending(pending: dict[Key, int], key: Key, index: int) -> None:
+    """A key finds the earliest new record of the batch that has it (as storage would)."""
     current = pending.get(key)
-    if current is None or current.index >= entry.index:
-        pending[key] = entry
+    if current is None or current >= index:
+        pending[key] = index
 
 
 def _index_stored(found: dict[Key, Contact], key: Key, contact: Contact) -> None:
@@ -185,12 +154,12 @@ def plan_batch(
     in_list: dict[Key, Contact] = {}
     elsewhere: dict[Key, Contact] = {}
     for contact in sorted(existing, key=lambda c: c.id):
-        target = in_list if contact.list_id == list_id else elsewhere
-        for key in contact_keys(contact):
-            target.setdefault(key, contact)
+        by_key = in_list if contact.list_id == list_id else elsewhere
+        for stored_key in contact_keys(contact):
+            by_key.setdefault(stored_key, contact)
 
-    inserts: list[ContactDraft | None] = []
-    pending: dict[Key, _Pending] = {}
+    inserts: list[ImportedRecord] = []
+    pending: dict[Key, int] = {}
     updates: dict[int, ContactUpdate] = {}
     results: list[RowResult] = []
     succeeded = updated = 0
@@ -223,8 +192,8 @@ def plan_batch(
         record = item
         key = record_key(record, kind)
         if kind == "crm_status":
-            contact = in_list.get(key) if key else None
-            if contact is None:
+            found = in_list.get(key) if key else None
+            if found is None:
                 results.append(
                     RowResult(
                         plan_id=plan_id,
@@ -236,9 +205,9 @@ def plan_batch(
                     )
                 )
                 continue
-            updates[contact.id] = _merge_update(
-                updates.get(contact.id),
-                ContactUpdate(contact_id=contact.id, status=_status(record)),
+            updates[found.id] = _merge_update(
+                updates.get(found.id),
+                ContactUpdate(contact_id=found.id, status=_status(record)),
             )
             succeeded += 1
             updated += 1
@@ -257,12 +226,17 @@ def plan_batch(
         earlier = pending.get(key)
         if earlier is not None:
             if policy.on_duplicate == "skip":
-                duplicate(record, "duplicate.in_file", "the same record appears earlier in the file", None)
+                duplicate(
+                    record,
+                    "duplicate.in_file",
+                    "the same record appears earlier in the file",
+                    None,
+                )
             else:
-                merged = _merge_draft(earlier.draft, record)
-                for draft_key in contact_keys(merged):
-                    _index_pending(pending, draft_key, _Pending(earlier.index, merged))
-                inserts[earlier.index] = merged
+                merged = _merge_records(inserts[earlier], record)
+                for merged_key in contact_keys(merged):
+                    _index_pending(pending, merged_key, earlier)
+                inserts[earlier] = merged
                 succeeded += 1
                 updated += 1
             continue
@@ -330,10 +304,10 @@ def plan_batch(
             succeeded += 1
             updated += 1
             continue
-        draft = draft_from_record(record, list_id, plan_id)
-        for draft_key in contact_keys(draft):
-            _index_pending(pending, draft_key, _Pending(len(inserts), draft))
-        inserts.append(draft)
+        index = len(inserts)
+        for record_key_ in contact_keys(record):
+            _index_pending(pending, record_key_, index)
+        inserts.append(record)
         succeeded += 1
 
     failed = sum(1 for r in results if r.outcome == "failed")
@@ -347,7 +321,8 @@ def plan_batch(
     )
     return ImportBatch(
         plan_id=plan_id,
-        inserts=tuple(d for d in inserts if d is not None),
+        list_id=list_id,
+        inserts=tuple(inserts),
         updates=tuple(updates.values()),
         results=tuple(sorted(results, key=lambda r: r.row)),
         counts=counts,

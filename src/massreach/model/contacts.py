@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
+from typing import Any
 
 import attrs
 from attrs import field, frozen
@@ -12,7 +13,7 @@ from massreach.core.distribution import ProcessingStatus
 from massreach.model.fields import aware, masked_repr, to_str_dict, to_tuple
 
 
-class ListFeed(str, Enum):
+class ListFeed(StrEnum):
     """Where a list's records come from; chosen at creation, never changed."""
 
     csv = "csv"
@@ -52,7 +53,9 @@ class Contact:
     tags: tuple[str, ...] = field(default=(), converter=to_tuple)
     fields: dict[str, str] = field(factory=dict, converter=to_str_dict)
     owner: str | None = None
-    status: ProcessingStatus = field(default=ProcessingStatus.unprocessed, converter=ProcessingStatus)
+    status: ProcessingStatus = field(
+        default=ProcessingStatus.unprocessed, converter=ProcessingStatus
+    )
     callback_at: datetime | None = field(default=None, converter=aware)
     callback_agent: str | None = None
     priority: int | None = None
@@ -84,7 +87,9 @@ class ContactDraft:
     tags: tuple[str, ...] = field(default=(), converter=to_tuple)
     fields: dict[str, str] = field(factory=dict, converter=to_str_dict)
     owner: str | None = None
-    status: ProcessingStatus = field(default=ProcessingStatus.unprocessed, converter=ProcessingStatus)
+    status: ProcessingStatus = field(
+        default=ProcessingStatus.unprocessed, converter=ProcessingStatus
+    )
     callback_at: datetime | None = field(default=None, converter=aware)
     callback_agent: str | None = None
     priority: int | None = None
@@ -132,6 +137,6 @@ class ContactQuery:
     unassigned: bool = False
     crm_id: str | None = None
 
-    def evolve(self, **changes: object) -> ContactQuery:
+    def evolve(self, **changes: Any) -> ContactQuery:
         """A copy with some parts changed."""
-        return attrs.evolve(self, **changes)  # type: ignore[misc]
+        return attrs.evolve(self, **changes)

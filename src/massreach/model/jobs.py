@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from attrs import field, frozen
@@ -11,7 +11,7 @@ from attrs import field, frozen
 from massreach.model.fields import aware
 
 
-class JobState(str, Enum):
+class JobState(StrEnum):
     """pending (waiting for its time), running, done, failed."""
 
     pending = "pending"
@@ -28,7 +28,7 @@ class ScheduledJob:
     id: int
     kind: str
     payload: dict[str, Any]
-    run_at: datetime = field(converter=aware)  # type: ignore[misc]
+    run_at: datetime = field(converter=aware)
     state: JobState = field(default=JobState.pending, converter=JobState)
     created_by: str | None = None
     created_at: datetime | None = field(default=None, converter=aware)

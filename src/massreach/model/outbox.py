@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 from attrs import field, frozen
 
 from massreach.model.fields import aware, masked_repr, to_str_dict
 
 
-class MessageState(str, Enum):
+class MessageState(StrEnum):
     """Where a message is. Delivery reports move a message forward, never backward.
 
     pending → sending (claimed by a worker) → sent | accepted → delivered;

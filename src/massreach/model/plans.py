@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 from attrs import field, frozen, validators
 
+from massreach.core.distribution import ProcessingStatus
+from massreach.core.normalize import ImportedRecord
 from massreach.model.contacts import ContactDraft, ContactUpdate
 from massreach.model.fields import aware, to_tuple
 
 
-class PlanState(str, Enum):
+class PlanState(StrEnum):
     """Where an import plan is: pending (waiting for its time), running, done, failed."""
 
     pending = "pending"
@@ -140,17 +142,52 @@ class RowResult:
     contact_id: int | None = None
 
 
+def record_draft(record: ImportedRecord, *, list_id: int, plan_id: int | None) -> ContactDraft:
+    """The new contact an imported record stands for: its agent owns it, and a pinned
+    callback ("my record" with a date) stays with that agent."""
+    return ContactDraft(
+        list_id=list_id,
+        phone=record.phone,
+        email=record.email,
+        name=record.name,
+        description=record.description,
+        gender=record.gender,
+        crm_id=record.crm_id,
+        tags=record.tags,
+        fields=dict(record.fields),
+        owner=record.agent,
+        status=ProcessingStatus(record.status) if record.status else ProcessingStatus.unprocessed,
+        callback_at=record.callback_at,
+        callback_agent=record.agent if record.callback_at else None,
+        plan_id=plan_id,
+    )
+
+
 @frozen
 class ImportBatch:
     """What one batch of rows does to storage, applied in one transaction.
 
+    ``inserts`` are the new contacts of list ``list_id``, in file order. An insert
+    that is an :class:`~massreach.core.normalize.ImportedRecord` (the fast path: a
+    million of them are not copied into drafts) stands for
+    :func:`record_draft` of it; :meth:`drafts` gives them all as drafts.
     ``cursor`` is the last file row the batch covers: a resumed run starts after it.
     ``counts`` are this batch's counts, added to the plan's.
     """
 
     plan_id: int
-    inserts: tuple[ContactDraft, ...] = field(converter=to_tuple)
+    list_id: int
+    inserts: tuple[ContactDraft | ImportedRecord, ...] = field(converter=to_tuple)
     updates: tuple[ContactUpdate, ...] = field(converter=to_tuple)
     results: tuple[RowResult, ...] = field(converter=to_tuple)
     counts: PlanCounts
     cursor: int
+
+    def drafts(self) -> list[ContactDraft]:
+        """Every insert as a :class:`ContactDraft`."""
+        return [
+            record_draft(item, list_id=self.list_id, plan_id=self.plan_id)
+            if isinstance(item, ImportedRecord)
+            else item
+            for item in self.inserts
+        ]

@@ -8,6 +8,7 @@ from pathlib import Path
 import attrs
 import pytest
 
+from massreach.core.normalize import ImportedRecord
 from massreach.errors import ConflictError, NotFound
 from massreach.model import (
     ContactDraft,
@@ -60,7 +61,7 @@ class PlanRules(StorageTestBase):
         vip = make_list(storage, "vip", clock_start)
         plan = storage.create_plan(make_plan(vip.id, clock_start))
         storage.apply_import_batch(
-            ImportBatch(plan.id, (), (), (), PlanCounts(total=3, failed=3), cursor=3),
+            ImportBatch(plan.id, vip.id, (), (), (), PlanCounts(total=3, failed=3), cursor=3),
             now=clock_start,
         )
         changed = attrs.evolve(
@@ -135,6 +136,7 @@ class PlanRules(StorageTestBase):
         plan = storage.create_plan(make_plan(vip.id, clock_start))
         batch = ImportBatch(
             plan.id,
+            vip.id,
             inserts=(ContactDraft(vip.id, phone=B, plan_id=plan.id, tags=("vip",)),),
             updates=(ContactUpdate(existing, name="new", plan_id=plan.id),),
             results=(_failed(plan.id, 4),),
@@ -150,11 +152,52 @@ class PlanRules(StorageTestBase):
         assert stored is not None
         assert (stored.cursor, stored.counts) == (4, batch.counts)
         assert storage.row_results(plan.id) == [_failed(plan.id, 4)]
-        second = ImportBatch(plan.id, (), (), (), PlanCounts(total=1, duplicates=1), cursor=6)
+        second = ImportBatch(
+            plan.id, vip.id, (), (), (), PlanCounts(total=1, duplicates=1), cursor=6
+        )
         storage.apply_import_batch(second, now=clock_start)
         stored = storage.get_plan(plan.id)
         assert stored is not None
         assert (stored.cursor, stored.counts) == (6, batch.counts + second.counts)
+
+    def test_apply_import_batch_with_imported_records(
+        self, storage: Storage, clock_start: datetime
+    ) -> None:
+        """Inserts given as imported records (the import fast path) store the same
+        contacts as their drafts: the agent owns them, a callback stays pinned to it."""
+        vip = make_list(storage, "vip", clock_start)
+        plan = storage.create_plan(make_plan(vip.id, clock_start))
+        callback = clock_start + timedelta(days=2)
+        records = (
+            ImportedRecord(
+                row=2, phone=A, email="An@X.vn", name="An", tags=("t",), fields={"param0": "5"}
+            ),
+            ImportedRecord(
+                row=3, phone=B, status="follow_up", callback_at=callback, agent="6001", tags=("t",)
+            ),
+        )
+        batch = ImportBatch(
+            plan.id, vip.id, records, (), (), PlanCounts(total=2, succeeded=2), cursor=3
+        )
+        storage.apply_import_batch(batch, now=clock_start)
+        contacts = by_phone(storage, vip.id)
+        first, second = contacts[A], contacts[B]
+        assert (first.email, first.name, first.tags, first.fields) == (
+            "An@X.vn",
+            "An",
+            ("t",),
+            {"param0": "5"},
+        )
+        assert (first.plan_id, first.owner, first.status.value) == (plan.id, None, "unprocessed")
+        assert (second.owner, second.callback_agent, second.status.value) == (
+            "6001",
+            "6001",
+            "follow_up",
+        )
+        assert second.callback_at == callback
+        assert first.position < second.position
+        found = storage.find_contacts_by_keys(phones=[], emails=["an@x.VN"], crm_ids=[])
+        assert [c.phone for c in found] == [A]
 
     def test_apply_import_batch_is_idempotent(
         self, storage: Storage, clock_start: datetime
@@ -164,6 +207,7 @@ class PlanRules(StorageTestBase):
         plan = storage.create_plan(make_plan(vip.id, clock_start))
         batch = ImportBatch(
             plan.id,
+            vip.id,
             inserts=(ContactDraft(vip.id, phone=A),),
             updates=(),
             results=(),
@@ -184,6 +228,7 @@ class PlanRules(StorageTestBase):
         plan = storage.create_plan(make_plan(vip.id, clock_start))
         bad = ImportBatch(
             plan.id,
+            vip.id,
             inserts=(ContactDraft(vip.id, phone=B), ContactDraft(vip.id, phone=A)),
             updates=(ContactUpdate(existing, name="changed"),),
             results=(_failed(plan.id, 3),),
@@ -206,7 +251,9 @@ class PlanRules(StorageTestBase):
         dup = RowResult(plan.id, 2, "duplicate", "row.duplicate", "already there", None, None)
         results = (_failed(plan.id, 7), dup, _failed(plan.id, 3), _failed(plan.id, 5))
         storage.apply_import_batch(
-            ImportBatch(plan.id, (), (), results, PlanCounts(total=4, failed=3, duplicates=1), 8),
+            ImportBatch(
+                plan.id, vip.id, (), (), results, PlanCounts(total=4, failed=3, duplicates=1), 8
+            ),
             now=clock_start,
         )
         assert [r.row for r in storage.row_results(plan.id)] == [2, 3, 5, 7]
@@ -244,6 +291,7 @@ class PlanRules(StorageTestBase):
         storage.apply_import_batch(
             ImportBatch(
                 plan.id,
+                vip.id,
                 (ContactDraft(vip.id, phone=C),),
                 (),
                 (_failed(plan.id, 3),),
