@@ -48,6 +48,7 @@ _MIN_NSN = 2  # phonenumbers' _MIN_LENGTH_FOR_NSN
 _MAX_NSN = 17  # phonenumbers' _MAX_LENGTH_FOR_NSN
 _MAX_CC_DIGITS = 3
 _PLAIN_DIGITS = re.compile(r"[0-9]+")
+_NEVER = re.compile(r"(?!)")
 
 # phonenumbers.ValidationResult for the UNKNOWN type, as small ints.
 _POSSIBLE, _LOCAL_ONLY, _TOO_SHORT, _INVALID_LENGTH, _TOO_LONG = range(5)
@@ -56,16 +57,10 @@ _NOT_STRIPPABLE = frozenset({_TOO_SHORT, _LOCAL_ONLY, _INVALID_LENGTH})
 # The descriptions _number_type_helper tries, in its order (mobile is added
 # only when the region's mobile and fixed-line patterns differ).
 _TYPE_DESCS = (
-    "premium_rate",
-    "toll_free",
-    "shared_cost",
-    "voip",
-    "personal_number",
-    "pager",
-    "uan",
-    "voicemail",
-    "fixed_line",
-)
+    "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
+    "voicemail", "fixed_line",
+)  # fmt: skip
+
 
 def supported_region(region: str) -> bool:
     """Whether phonenumbers knows ``region`` (an ISO 3166 code such as ``"VN"``)."""
@@ -106,8 +101,14 @@ def _compile(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-def _validity_by_length(metadata: PhoneMetadata) -> tuple[re.Pattern[str] | None, ...]:
-    """Per NSN length: one regex that matches exactly the valid numbers of that length."""
+def _validity_by_length(
+    metadata: PhoneMetadata, *, check_general: bool = True
+) -> tuple[re.Pattern[str] | None, ...]:
+    """Per NSN length: one regex that matches exactly the valid numbers of that length.
+
+    With ``check_general=False`` the general pattern is left out (for numbers
+    already known to match it); the length gating is the same.
+    """
     general = metadata.general_desc
     general_text = _pattern_text(general)
     general_lengths = (general.possible_length if general is not None else None) or ()
@@ -129,7 +130,8 @@ def _validity_by_length(metadata: PhoneMetadata) -> tuple[re.Pattern[str] | None
         if not alternatives:
             table.append(None)
             continue
-        table.append(_compile(rf"(?=(?:{general_text})\Z)(?:{'|'.join(alternatives)})\Z"))
+        general_check = rf"(?=(?:{general_text})\Z)" if check_general else ""
+        table.append(_compile(rf"{general_check}(?:{'|'.join(alternatives)})\Z"))
     return tuple(table)
 
 
@@ -148,6 +150,7 @@ class _Region:
     transform: str | None
     length_result: tuple[int, ...]
     valid_by_length: tuple[re.Pattern[str] | None, ...]
+    types_by_length: tuple[re.Pattern[str] | None, ...]
     leading_digits: re.Pattern[str] | None
 
     def general_match(self, number: str) -> bool:
@@ -162,18 +165,8 @@ class _Region:
 
     def strip_national_prefix(self, number: str) -> str:
         """``_maybe_strip_national_prefix_carrier_code(number, metadata)[1]``."""
-        if not number:
-            return number
-        plain = self.national_prefix_plain
-        if plain is not None:
-            if not number.startswith(plain):
-                return number
-            stripped = number[len(plain) :]
-            if self.general_match(stripped) or not self.general_match(number):
-                return stripped
-            return number
         pattern = self.national_prefix
-        if pattern is None:
+        if not number or pattern is None:
             return number
         found = pattern.match(number)
         if found is None:
@@ -216,6 +209,7 @@ def _region(code: str) -> _Region:
         transform=transform,
         length_result=_length_results(metadata.general_desc),
         valid_by_length=_validity_by_length(metadata),
+        types_by_length=_validity_by_length(metadata, check_general=False),
         leading_digits=_compile(leading) if leading is not None else None,
     )
 
@@ -260,33 +254,41 @@ def _national_e164(
     """The end of ``parse`` + ``is_valid_number`` for numbers of ``home``'s country
     read with ``home``'s metadata, specialised for speed (see ``_finish``)."""
     general = home.general
-    general_full = general.fullmatch if general is not None else _never
+    general_full = (general or _NEVER).fullmatch
     plain = home.national_prefix_plain
     plain_len = len(plain) if plain is not None else 0
     strip = home.strip_national_prefix
     length_result = home.length_result
-    valid_by_length = home.valid_by_length if len(regions) == 1 else None
+    single = len(regions) == 1
+    valid_by_length = home.valid_by_length
+    types_by_length = home.types_by_length
     plus_cc = f"+{home.cc_text}"
 
     def finish(national: str) -> str:
         if len(national) < _MIN_NSN:
             return INVALID
-        if plain is not None:
-            if national.startswith(plain):
-                stripped = national[plain_len:]
-                if general_full(stripped) is None and general_full(national) is not None:
-                    stripped = national
-            else:
-                stripped = national
-        else:
+        known = False  # whether the general pattern is known to match `stripped`
+        if plain is None:
             stripped = strip(national)
+        elif national.startswith(plain):
+            stripped = national[plain_len:]
+            known = general_full(stripped) is not None
+            if not known:
+                if general_full(national) is not None:
+                    stripped, known = national, True
+                elif single:
+                    return INVALID  # neither candidate matches the general pattern
+        else:
+            stripped = national
         if length_result[len(stripped)] not in _NOT_STRIPPABLE:
             national = stripped
+        elif stripped is not national:
+            known = False
         n = len(national)
         if n > _MAX_NSN:
             return INVALID
-        if valid_by_length is not None:
-            pattern = valid_by_length[n]
+        if single:
+            pattern = (types_by_length if known else valid_by_length)[n]
             if pattern is None or pattern.match(national) is None:
                 return INVALID
         elif not _is_valid(regions, national):
@@ -294,10 +296,6 @@ def _national_e164(
         return plus_cc + national
 
     return finish
-
-
-def _never(_text: str) -> None:
-    return None
 
 
 def _international(digits: str, *, retry_possible: bool) -> str | None:
