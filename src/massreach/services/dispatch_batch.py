@@ -62,6 +62,8 @@ __all__ = ["BatchSender"]
 _log = logging.getLogger(__name__)
 
 _NOT_CONFIGURED = "channel.not_configured"
+#: Campaigns (and their renderers) kept between batches before the cache is cleared.
+_CACHE_SIZE = 256
 
 
 @define
@@ -109,6 +111,10 @@ class BatchSender:
         self.sleep = sleep
         self.monotonic = monotonic
         self.chain = PolicyChain(context.hooks.policies())
+        # What does not change while a campaign sends (its channel, kind, sender and
+        # template) is kept between batches; its state is read again for every batch.
+        self._known: dict[int, Campaign] = {}
+        self._renderers: dict[int, MessageRenderer | MassreachError] = {}
 
     # -- one batch ---------------------------------------------------------------------
     def run_batch(self, campaign_ids: Sequence[int] | None = None) -> BatchResult | None:
@@ -129,10 +135,13 @@ class BatchSender:
             PolicyContext(now=now, storage=self.storage, config=self.context.config),
             self.monotonic(),
         )
-        campaigns = self._campaigns({m.campaign_id for m in claimed})
+        ids = {m.campaign_id for m in claimed}
+        self._known.update(self._campaigns(ids - set(self._known)))
+        campaigns = {cid: self._known[cid] for cid in ids if cid in self._known}
         early: list[tuple[OutboxMessage, MessageOutcome]] = []
         groups = self._prepare(batch, campaigns, channels, early)
         fresh = self._campaigns({item.campaign.id for items in groups.values() for item in items})
+        self._known.update(fresh)
         for key, items in groups.items():
             for chunk in self._chunks(key, items):
                 early.extend(self._send_chunk(batch, channels[key], chunk, fresh))
@@ -148,6 +157,10 @@ class BatchSender:
         )
 
     def _campaigns(self, ids: set[int]) -> dict[int, Campaign]:
+        """The campaigns with these ids as stored now (deleted ones left out)."""
+        if len(self._known) > _CACHE_SIZE:
+            self._known.clear()
+            self._renderers.clear()
         found = {cid: self.storage.get_campaign_by_id(cid) for cid in sorted(ids)}
         return {cid: c for cid, c in found.items() if c is not None}
 
@@ -166,7 +179,6 @@ class BatchSender:
             if message.campaign_id not in campaigns:  # deleted meanwhile: leave it alone
                 outcomes.append((message, back_outcome(message)))
         self.chain.prepare(pairs, ctx)
-        renderers: dict[int, MessageRenderer | MassreachError] = {}
         groups: dict[tuple[str, str], list[_Item]] = {}
         for message, campaign in pairs:
             verdict = self.chain.decide(message, campaign, ctx)
@@ -186,7 +198,7 @@ class BatchSender:
                     outcomes.append((message, self._unconfigured(message, key)))
                     self.chain.release(verdict, message, campaign, ctx)
                     continue
-                outgoing = self._outgoing(message, campaign, renderers)
+                outgoing = self._outgoing(message, campaign)
             except MassreachError as exc:
                 self.chain.release(verdict, message, campaign, ctx)
                 outcomes.append((message, failed_outcome(message, f"{exc.code}: {exc.message}")))
@@ -194,9 +206,9 @@ class BatchSender:
             groups.setdefault(key, []).append(_Item(message, campaign, verdict, outgoing))
         return groups
 
-    def _renderer(
-        self, campaign: Campaign, renderers: dict[int, MessageRenderer | MassreachError]
-    ) -> MessageRenderer:
+    def _renderer(self, campaign: Campaign) -> MessageRenderer:
+        """The campaign's compiled renderer (or the error that keeps it from rendering)."""
+        renderers = self._renderers
         found = renderers.get(campaign.id)
         if found is None:
             try:
@@ -214,13 +226,9 @@ class BatchSender:
             raise found
         return found
 
-    def _outgoing(
-        self,
-        message: OutboxMessage,
-        campaign: Campaign,
-        renderers: dict[int, MessageRenderer | MassreachError],
-    ) -> OutgoingMessage:
-        content = self._renderer(campaign, renderers).render(message.variables)
+    def _outgoing(self, message: OutboxMessage, campaign: Campaign) -> OutgoingMessage:
+        """The message rendered for its channel (MassreachError when it cannot be)."""
+        content = self._renderer(campaign).render(message.variables)
         return OutgoingMessage(
             message_id=message.id,
             client_id=message.client_id,
