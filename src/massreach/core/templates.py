@@ -45,6 +45,7 @@ __all__ = [
     "RenderedEmail",
     "Template",
     "label_advertising",
+    "label_advertising_compiled",
     "matches_registered",
     "parse_template",
     "render_email",
@@ -475,10 +476,91 @@ def label_advertising(
     ``""`` to leave one out.
     """
     out = text
-    if label and not fold(out.lstrip()).startswith(fold(label)):
+    if label and not _folded_starts_with(out.lstrip(), fold(label)):
         out = f"{label} {out.lstrip()}" if out.strip() else label
     if opt_out:
         wanted = fold(opt_out).rstrip(_TRAILING)
-        if not fold(out).rstrip(_TRAILING).endswith(wanted):
+        if not _folded_ends_with(out, wanted):
             out = f"{out.rstrip()} {opt_out}"
     return out
+
+
+#: Raw characters folded beyond the compared ones before falling back to the whole text.
+_WINDOW = 8
+
+
+def _folded_starts_with(text: str, prefix: str) -> bool:
+    """``fold(text).startswith(prefix)``, folding only the start of a long text.
+
+    Folding is per character except at a cut (a Hangul jamo may compose with the
+    next one), so a folded window is exact but for its last character; the window
+    is used when it still has ``_UNSURE`` folded characters beyond ``prefix``.
+    """
+    head = text[: len(prefix) + _WINDOW]
+    if len(head) < len(text):
+        folded = fold(head)
+        if len(folded) >= len(prefix) + _UNSURE:
+            return folded.startswith(prefix)
+    return fold(text).startswith(prefix)
+
+
+def _folded_ends_with(text: str, suffix: str) -> bool:
+    """``fold(text).rstrip(_TRAILING).endswith(suffix)``, folding only the end of a
+    long text (exact but for the window's first character; see above)."""
+    tail = text[-(len(suffix) + _WINDOW) :]
+    if len(tail) < len(text):
+        folded = fold(tail).rstrip(_TRAILING)
+        if len(folded) >= len(suffix) + _UNSURE:
+            return folded.endswith(suffix)
+    return fold(text).rstrip(_TRAILING).endswith(suffix)
+
+
+#: Folded characters next to a cut (the edge of a literal or of a window) that the
+#: text on the other side may still change (Hangul jamo compose across it): one,
+#: and one more to spare.
+_UNSURE = 2
+
+
+def _source_text(literals: list[str], slots: tuple[str, ...]) -> str:
+    escaped = [lit.replace("{", "{{").replace("}", "}}") for lit in literals]
+    return "".join(
+        e + (f"{{{s}}}" if i < len(slots) else "")
+        for i, (e, s) in enumerate(zip(escaped, (*slots, ""), strict=True))
+    )
+
+
+def label_advertising_compiled(
+    template: CompiledTemplate, *, label: str = DEFAULT_AD_LABEL, opt_out: str = DEFAULT_OPT_OUT
+) -> tuple[CompiledTemplate, str] | None:
+    """:func:`label_advertising` applied once to a template's literal text where it can be.
+
+    Returns the template with the label (and the opt-out, when its presence cannot
+    depend on the values) put into its literal text, and the opt-out still to add to
+    each rendered text (``""`` when none), so that
+    ``label_advertising(result.render(v), label="", opt_out=rest)`` equals
+    ``label_advertising(template.render(v), label=label, opt_out=opt_out)`` for any
+    ``v`` without folding every message. None when whether the label is already
+    there could depend on the values (the text starts with a variable or with too
+    little literal text to tell): then label each rendered text.
+    """
+    literals = list(template.literals)
+    if not template.slots:
+        text = label_advertising(literals[0], label=label, opt_out=opt_out)
+        return CompiledTemplate(_source_text([text], ()), (text,), ()), ""
+    if label:
+        head = fold(literals[0].lstrip())
+        sure, wanted = head[: max(len(head) - _UNSURE, 0)], fold(label)
+        if len(sure) < len(wanted) and wanted.startswith(sure):
+            return None
+        literals[0] = label_advertising(literals[0], label=label, opt_out="")
+    rest = opt_out
+    if opt_out:
+        tail = fold(literals[-1]).rstrip(_TRAILING)
+        sure, wanted = tail[_UNSURE:], fold(opt_out).rstrip(_TRAILING)
+        if len(sure) >= len(wanted) or not wanted.endswith(sure):
+            literals[-1] = label_advertising(literals[-1], label="", opt_out=opt_out)
+            rest = ""
+    compiled = CompiledTemplate(
+        _source_text(literals, template.slots), tuple(literals), template.slots
+    )
+    return compiled, rest

@@ -10,6 +10,7 @@ they are.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -54,6 +55,25 @@ _BASE_TABLE = str.maketrans(dict(LATIN_BASE_LETTERS))
 _MARKS = frozenset({"Mn", "Mc", "Me"})
 
 
+def _strip_slowly(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.translate(_BASE_TABLE))
+    kept = "".join(ch for ch in decomposed if unicodedata.category(ch) not in _MARKS)
+    return unicodedata.normalize("NFC", kept)
+
+
+# In Latin (Vietnamese included), combining marks and general punctuation, every
+# character strips on its own (nothing there composes with a neighbour once marks
+# are dropped), so one translate table does the work of NFKD, dropping and NFC.
+_TABLE_RANGES = ((0x00A0, 0x0250), (0x0300, 0x0370), (0x1E00, 0x1F00), (0x2000, 0x2070))
+_STRIP_TABLE: dict[int, str] = {
+    cp: stripped
+    for start, stop in _TABLE_RANGES
+    for cp in range(start, stop)
+    if (stripped := _strip_slowly(chr(cp))) != chr(cp)
+}
+_OUTSIDE_TABLE = re.compile("[^\x00-\u024f\u0300-\u036f\u1e00-\u1eff\u2000-\u206f]")
+
+
 def strip_accents(text: str) -> str:
     """``text`` without diacritics, in NFC: "Nguyễn Văn Á" -> "Nguyen Van A".
 
@@ -61,9 +81,9 @@ def strip_accents(text: str) -> str:
     """
     if text.isascii():
         return text
-    decomposed = unicodedata.normalize("NFKD", text.translate(_BASE_TABLE))
-    kept = "".join(ch for ch in decomposed if unicodedata.category(ch) not in _MARKS)
-    return unicodedata.normalize("NFC", kept)
+    if _OUTSIDE_TABLE.search(text) is None:
+        return text.translate(_STRIP_TABLE)
+    return _strip_slowly(text)
 
 
 def fold(text: str) -> str:
