@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import string
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,13 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from massreach.core.lifecycle import CampaignAction, CampaignState, allowed_actions
 from massreach.core.roles import Action, Role, allows
 from massreach.core.segments import count_segments, is_gsm7
+from massreach.core.templates import (
+    CompiledTemplate,
+    label_advertising,
+    label_advertising_compiled,
+    parse_template,
+)
+from massreach.core.textfold import LATIN_BASE_LETTERS, fold, strip_accents
 from massreach.engine import Reach
 from massreach.errors import InvalidTransition, MassreachError, PermissionDenied
 from massreach.markers import hookimpl
@@ -437,3 +445,107 @@ def test_render_message_is_the_dispatch_path() -> None:
     with pytest.raises(MassreachError) as info:
         render_message(email_campaign, mail, {"name": "x\r\nBcc: all@evil.example"})
     assert info.value.code == "template.header_injection"
+
+
+# -- the core helpers the campaign path relies on for speed --------------------------------
+
+_TOKENS = st.sampled_from(
+    [
+        "[QC]",
+        "[qc",
+        "QC]",
+        " ",
+        ".",
+        "!",
+        "\n",
+        "Tu choi QC soan TC gui 9xxx",
+        "tu choi",
+        "9xxx",
+        "ễ",
+        "e",
+        "\u0301",
+        "ß",
+        "ﬁ",
+        "．",
+        "Ａ",
+        "\u1100",
+        "\u1161",
+        "\u11a8",
+        "가",
+        "x",
+    ]
+)
+_FOLDABLE = st.lists(_TOKENS, max_size=12).map("".join)
+
+
+def _reference_label(text: str, label: str, opt_out: str) -> str:
+    """label_advertising as first written: folding the whole text."""
+    out = text
+    if label and not fold(out.lstrip()).startswith(fold(label)):
+        out = f"{label} {out.lstrip()}" if out.strip() else label
+    if opt_out:
+        wanted = fold(opt_out).rstrip(" \t\r\n.!")
+        if not fold(out).rstrip(" \t\r\n.!").endswith(wanted):
+            out = f"{out.rstrip()} {opt_out}"
+    return out
+
+
+@given(
+    text=_FOLDABLE,
+    label=st.sampled_from(["[QC]", "", "QC"]),
+    opt_out=st.sampled_from(["Tu choi QC soan TC gui 9xxx", "", "TC"]),
+)
+def test_windowed_label_advertising_equals_the_reference(
+    text: str, label: str, opt_out: str
+) -> None:
+    assert label_advertising(text, label=label, opt_out=opt_out) == _reference_label(
+        text, label, opt_out
+    )
+
+
+@given(
+    literals=st.lists(_FOLDABLE, min_size=1, max_size=3),
+    data=st.data(),
+    label=st.sampled_from(["[QC]", ""]),
+    opt_out=st.sampled_from(["Tu choi QC 9xxx", ""]),
+)
+def test_compiled_labelling_equals_labelling_each_text(
+    literals: list[str], data: st.DataObject, label: str, opt_out: str
+) -> None:
+    slots = tuple(f"v{i}" for i in range(len(literals) - 1))
+    template = CompiledTemplate("", tuple(literals), slots)
+    compiled = label_advertising_compiled(template, label=label, opt_out=opt_out)
+    assume(compiled is not None)
+    assert compiled is not None
+    labelled, rest = compiled
+    assert parse_template(labelled.text).literals == labelled.literals
+    for _ in range(3):
+        values = {s: data.draw(_FOLDABLE.filter(lambda v: v.strip() != ""), label=s) for s in slots}
+        expected = label_advertising(template.render(values), label=label, opt_out=opt_out)
+        got = labelled.render(values)
+        if rest:
+            got = label_advertising(got, label="", opt_out=rest)
+        assert got == expected
+
+
+@given(
+    text=st.text(
+        alphabet=st.characters(
+            include_characters="ÀàĐđƯưỄễ\u0301\u0323ßﬁ…\u2002Ａ\u1100\u1161가ひ",
+            categories=["Ll", "Lu", "Mn", "Zs", "Po"],
+            max_codepoint=0x2070,
+        )
+    )
+)
+def test_strip_accents_table_equals_the_unicode_algorithm(text: str) -> None:
+    reference = unicodedata.normalize(
+        "NFC",
+        "".join(
+            ch
+            for ch in unicodedata.normalize(
+                "NFKD", text.translate(str.maketrans(dict(LATIN_BASE_LETTERS)))
+            )
+            if unicodedata.category(ch) not in ("Mn", "Mc", "Me")
+        ),
+    )
+    assert strip_accents(text) == (text if text.isascii() else reference)

@@ -41,6 +41,7 @@ from massreach.core.templates import (
     EmailTemplate,
     RegisteredPattern,
     label_advertising,
+    label_advertising_compiled,
     parse_template,
 )
 from massreach.core.transliteration import to_gsm7
@@ -134,20 +135,38 @@ class MessageRenderer:
         self._sms: CompiledTemplate | None = None
         self._email: EmailTemplate | None = None
         self._pattern: RegisteredPattern | None = None
+        self._advertising = spec.kind is CampaignKind.ads
+        # what label_advertising still adds to each rendered text (see _labelled)
+        self._label_each, self._opt_out_each = "", ""
         if spec.channel == "email":
             if spec.subject is None:
                 raise InvalidInput(
                     "An email template needs a subject.",
                     code="template.subject_required",
                 )
-            self._email = EmailTemplate(spec.subject, spec.body, spec.html)
+            subject = parse_template(spec.subject)
+            if self._advertising and spec.label:
+                labelled = label_advertising_compiled(subject, label=spec.label, opt_out="")
+                if labelled is None:
+                    self._label_each = spec.label
+                else:
+                    subject = labelled[0]
+            self._email = EmailTemplate(subject, spec.body, spec.html)
             self.variables: tuple[str, ...] = self._email.variables
         else:
             self._sms = parse_template(spec.body)
             self.variables = self._sms.variables
+            self._sent = self._sms
+            if self._advertising:
+                labelled = label_advertising_compiled(
+                    self._sms, label=spec.label, opt_out=spec.opt_out
+                )
+                if labelled is None:
+                    self._label_each, self._opt_out_each = spec.label, spec.opt_out
+                else:
+                    self._sent, self._opt_out_each = labelled
             if spec.registered and spec.kind is CampaignKind.care:
                 self._pattern = _registered_pattern(self._sms, spec.transliterate)
-        self._advertising = spec.kind is CampaignKind.ads
 
     def values(self, variables: Mapping[str, str]) -> Mapping[str, str]:
         """``variables`` with the campaign's variable map applied."""
@@ -174,20 +193,25 @@ class MessageRenderer:
             details={**error.details, "field": field_name},
         )
 
+    def _labelled(self, variables: Mapping[str, str]) -> str:
+        """The SMS text with the advertising label and opt-out, not transliterated."""
+        if self._sms is None:
+            raise InvalidInput("This campaign sends email, not SMS.", code="campaign.not_sms")
+        try:
+            text = self._sent.render(self.values(variables))
+        except TemplateError as exc:
+            raise self._explained(exc) from None
+        if self._label_each or self._opt_out_each:
+            text = label_advertising(text, label=self._label_each, opt_out=self._opt_out_each)
+        return text
+
     def sms_texts(self, variables: Mapping[str, str]) -> tuple[str, str]:
         """An SMS as it will be sent, before and after transliteration.
 
         The second text is always the transliterated one (for showing both segment
         counts), whether or not the campaign transliterates.
         """
-        if self._sms is None:
-            raise InvalidInput("This campaign sends email, not SMS.", code="campaign.not_sms")
-        try:
-            text = self._sms.render(self.values(variables))
-        except TemplateError as exc:
-            raise self._explained(exc) from None
-        if self._advertising:
-            text = label_advertising(text, label=self.spec.label, opt_out=self.spec.opt_out)
+        text = self._labelled(variables)
         return text, to_gsm7(text)
 
     def render(self, variables: Mapping[str, str]) -> RenderedContent:
@@ -198,11 +222,12 @@ class MessageRenderer:
             except TemplateError as exc:
                 raise self._explained(exc) from None
             subject = email.subject
-            if self._advertising and self.spec.label:
-                subject = label_advertising(subject, label=self.spec.label, opt_out="")
+            if self._label_each:
+                subject = label_advertising(subject, label=self._label_each, opt_out="")
             return RenderedContent(email.text, subject, email.html)
-        original, transliterated = self.sms_texts(variables)
-        text = transliterated if self.spec.transliterate else original
+        text = self._labelled(variables)
+        if self.spec.transliterate:
+            text = to_gsm7(text)
         if self._pattern is not None and not self._pattern.matches(text):
             raise TemplateError(
                 "The message no longer matches its registered template "
