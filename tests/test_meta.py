@@ -11,7 +11,16 @@ from massreach import hookspecs
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "massreach"
-FORBIDDEN_IN_CORE = {"sqlite3", "smtplib", "socket", "http", "psycopg", "psycopg_pool", "urllib", "ssl"}
+FORBIDDEN_IN_CORE = {
+    "sqlite3",
+    "smtplib",
+    "socket",
+    "http",
+    "psycopg",
+    "psycopg_pool",
+    "urllib",
+    "ssl",
+}
 
 
 def _imported_modules(path: Path) -> set[str]:

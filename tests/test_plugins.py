@@ -46,7 +46,9 @@ PLUGIN_SOURCE = """
 
 @pytest.fixture
 def installed_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    _write_distribution(tmp_path, dist="massreach-tagged", module="massreach_tagged", source=PLUGIN_SOURCE)
+    _write_distribution(
+        tmp_path, dist="massreach-tagged", module="massreach_tagged", source=PLUGIN_SOURCE
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     importlib.invalidate_caches()
     return "massreach-tagged"
@@ -71,7 +73,10 @@ def test_builtins_can_be_blocked_by_name() -> None:
 
 
 def test_each_engine_has_its_own_plugin_manager() -> None:
-    with Reach("memory:", autoload=False, env={}) as one, Reach("memory:", autoload=False, env={}) as two:
+    with (
+        Reach("memory:", autoload=False, env={}) as one,
+        Reach("memory:", autoload=False, env={}) as two,
+    ):
         assert one.plugin_manager is not two.plugin_manager
         one.plugin_manager.register(object(), name="only-in-one")
         assert two.plugin_manager.get_plugin("only-in-one") is None

@@ -21,10 +21,19 @@ def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert (plan["total"], plan["succeeded"], plan["failed"], plan["duplicates"]) == (43, 36, 4, 3)
     assert main(["--db", db, "plan", "show", "2", "--json"]) == 0
     emails = json.loads(capsys.readouterr().out)
-    assert (emails["total"], emails["succeeded"], emails["failed"], emails["duplicates"]) == (16, 14, 1, 1)
+    assert (emails["total"], emails["succeeded"], emails["failed"], emails["duplicates"]) == (
+        16,
+        14,
+        1,
+        1,
+    )
     assert main(["--db", db, "task-stats", "Khách hàng tháng 11", "--json"]) == 0
     stats = json.loads(capsys.readouterr().out)
-    assert stats["assigned"] == 36 and sorted(a["assigned"] for a in stats["agents"].values()) == [12, 12, 12]
+    assert stats["assigned"] == 36 and sorted(a["assigned"] for a in stats["agents"].values()) == [
+        12,
+        12,
+        12,
+    ]
     sms = list((tmp_path / "outbox").glob("sms-*.jsonl"))
     mail = list((tmp_path / "outbox").glob("email-*.jsonl"))
     assert sum(len(p.read_text(encoding="utf-8").splitlines()) for p in sms) == 36
@@ -32,7 +41,9 @@ def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert len((tmp_path / "loi.csv").read_text(encoding="utf-8-sig").splitlines()) == 5
 
 
-def test_demo_can_run_twice_in_one_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_can_run_twice_in_one_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["demo", "--dir", str(tmp_path)]) == 0
     assert main(["demo", "--dir", str(tmp_path)]) == 0
     capsys.readouterr()

@@ -30,7 +30,8 @@ WORKER = textwrap.dedent(
 
     url, path = sys.argv[1], sys.argv[2]
     with Reach(url, plugins=[Report()], autoload=False, env={}) as reach:
-        reach.imports.import_file(path, list_name="l", options=ImportOptions(batch_size=200, tags=("t",)))
+        options = ImportOptions(batch_size=200, tags=("t",))
+        reach.imports.import_file(path, list_name="l", options=options)
     """
 )
 
@@ -49,10 +50,14 @@ def test_sigkill_during_import_then_resume(tmp_path: Path) -> None:
         w.writerow(["phone", "name", "email", "tag"])
         for i in range(12_000):
             n = i if i % 50 else i // 2  # some duplicates
-            w.writerow([f"09{12_000_000 + n:08d}" if i % 199 else "bad", f"N{n}", f"u{n}@x.vn", "a"])
+            w.writerow(
+                [f"09{12_000_000 + n:08d}" if i % 199 else "bad", f"N{n}", f"u{n}@x.vn", "a"]
+            )
 
     with Reach(f"sqlite:///{tmp_path / 'ref.db'}", autoload=False, env={}) as reach:
-        reference = reach.imports.import_file(source, list_name="l", options=ImportOptions(batch_size=200, tags=("t",)))
+        reference = reach.imports.import_file(
+            source, list_name="l", options=ImportOptions(batch_size=200, tags=("t",))
+        )
         expected = (_snapshot(reach), reference.counts)
 
     url = f"sqlite:///{tmp_path / 'crash.db'}"
@@ -62,9 +67,7 @@ def test_sigkill_during_import_then_resume(tmp_path: Path) -> None:
         text=True,
     )
     assert proc.stdout is not None
-    batches = 0
-    for _line in proc.stdout:
-        batches += 1
+    for batches, _line in enumerate(proc.stdout, 1):
         if batches == 7:
             os.kill(proc.pid, signal.SIGKILL)
             break

@@ -3,6 +3,7 @@ and a run killed at any batch resumes to exactly what an uninterrupted run store
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -50,7 +51,16 @@ def _write(folder: Path, rows: list[list[str]]) -> Path:
 
 def _snapshot(reach: Reach) -> list[tuple[Any, ...]]:
     return [
-        (c.list_id, c.position, c.phone, c.email, c.name, c.tags, tuple(sorted(c.fields.items())), c.status)
+        (
+            c.list_id,
+            c.position,
+            c.phone,
+            c.email,
+            c.name,
+            c.tags,
+            tuple(sorted(c.fields.items())),
+            c.status,
+        )
         for c in reach.storage.find_contacts(ContactQuery())
     ]
 
@@ -71,19 +81,30 @@ def test_counts_add_up_and_blank_rows_do_not_count(
         stored = reach.storage.count_contacts(ContactQuery())
         assert stored == c.succeeded - c.updated
         # importing the same file again with skip adds nothing
-        again = reach.imports.import_file(path, list_name="l", options=ImportOptions(batch_size=batch, tags=("t",)))
+        again = reach.imports.import_file(
+            path, list_name="l", options=ImportOptions(batch_size=batch, tags=("t",))
+        )
         assert again.counts.succeeded == 0
         assert reach.storage.count_contacts(ContactQuery()) == stored
 
 
 @settings(max_examples=25)
-@given(rows=rows_strategy, policy=policies, batch=st.integers(1, 5), first=st.integers(1, 5), second=st.integers(1, 5))
+@given(
+    rows=rows_strategy,
+    policy=policies,
+    batch=st.integers(1, 5),
+    first=st.integers(1, 5),
+    second=st.integers(1, 5),
+)
 def test_batch_size_does_not_change_the_result(
     rows: list[list[str]], policy: DuplicatePolicy, batch: int, first: int, second: int
 ) -> None:
     results = []
     for size in (first, second):
-        with tempfile.TemporaryDirectory() as folder, Reach("memory:", autoload=False, env={}) as reach:
+        with (
+            tempfile.TemporaryDirectory() as folder,
+            Reach("memory:", autoload=False, env={}) as reach,
+        ):
             path = _write(Path(folder), rows)
             options = ImportOptions(duplicates=policy, batch_size=size, tags=("t",))
             plan = reach.imports.import_file(path, list_name="l", options=options)
@@ -121,10 +142,8 @@ def test_killed_run_resumes_to_the_same_result(
 
             storage.apply_import_batch = crashing_apply  # type: ignore[method-assign]
             plan = reach.imports.create_plan(path, list_name="l", options=options, run_at=clock.now)
-            try:
+            with contextlib.suppress(_Crash):
                 reach.imports.run(plan.id)
-            except _Crash:
-                pass
             storage.apply_import_batch = real_apply  # type: ignore[method-assign]
             clock.now += timedelta(hours=1)  # the dead worker's lease runs out
             resumed = reach.imports.run_due()

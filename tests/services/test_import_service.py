@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from massreach.core.distribution import ProcessingStatus
 from massreach.engine import Reach
 from massreach.model import ContactQuery, DuplicatePolicy, ImportOptions, PlanState
-from massreach.core.distribution import ProcessingStatus
 
 
 class Clock:
@@ -34,7 +34,9 @@ def reach(clock: Clock):
         yield engine
 
 
-def write_csv(path: Path, rows: list[list[str]], *, encoding: str = "utf-8", delimiter: str = ",") -> Path:
+def write_csv(
+    path: Path, rows: list[list[str]], *, encoding: str = "utf-8", delimiter: str = ","
+) -> Path:
     with path.open("w", encoding=encoding, newline="") as f:
         csv.writer(f, delimiter=delimiter).writerows(rows)
     return path
@@ -46,8 +48,14 @@ HEADER = ["Số điện thoại", "Họ tên", "Email", "Nhãn"]
 def test_counts_blank_rows_and_reasons(reach: Reach, tmp_path: Path) -> None:
     path = write_csv(
         tmp_path / "list.csv",
-        [HEADER, ["0912 345 678", "An", "an@x.vn", "vip"], ["+84912345678", "Dup", "", "vip"],
-         ["12ab", "Bad", "", "vip"], ["", "", "", ""], ["0987654321", "No tag", "", ""]]
+        [
+            HEADER,
+            ["0912 345 678", "An", "an@x.vn", "vip"],
+            ["+84912345678", "Dup", "", "vip"],
+            ["12ab", "Bad", "", "vip"],
+            ["", "", "", ""],
+            ["0987654321", "No tag", "", ""],
+        ]
         + [["", "", "", ""]] * 20,
     )
     plan = reach.imports.import_file(path, list_name="l")
@@ -55,14 +63,22 @@ def test_counts_blank_rows_and_reasons(reach: Reach, tmp_path: Path) -> None:
     c = plan.counts
     assert (c.total, c.succeeded, c.failed, c.duplicates) == (4, 1, 2, 1)
     failed = reach.storage.row_results(plan.id, outcome="failed")
-    assert [(r.row, r.column) for r in failed] == [(4, "Số điện thoại"), (6, None)] or [r.row for r in failed] == [4, 6]
+    assert [(r.row, r.column) for r in failed] == [(4, "Số điện thoại"), (6, None)] or [
+        r.row for r in failed
+    ] == [4, 6]
     assert all(r.message for r in failed)
 
 
 def test_constant_tags_and_detected_encoding(reach: Reach, tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "pl.csv", [["Telefon", "Imię", "Płeć"], ["+48 601 234 567", "Łucja", "K"]],
-                     encoding="windows-1250", delimiter=";")
-    plan = reach.imports.import_file(path, list_name="pl", options=ImportOptions(region="PL", tags=("kampania",)))
+    path = write_csv(
+        tmp_path / "pl.csv",
+        [["Telefon", "Imię", "Płeć"], ["+48 601 234 567", "Łucja", "K"]],
+        encoding="windows-1250",
+        delimiter=";",
+    )
+    plan = reach.imports.import_file(
+        path, list_name="pl", options=ImportOptions(region="PL", tags=("kampania",))
+    )
     assert plan.counts.succeeded == 1, reach.storage.row_results(plan.id)
     assert plan.delimiter == ";"
     assert plan.encoding in {"windows-1250", "cp1250", "iso-8859-2"}
@@ -83,20 +99,30 @@ def test_same_file_twice_with_skip_adds_nothing(reach: Reach, tmp_path: Path) ->
 
 
 def test_update_policy_clear_owner_and_reset_status(reach: Reach, tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "a.csv", [HEADER, ["0912345678", "Old", "", "t"], ["0912345679", "Other", "", "t"]])
+    path = write_csv(
+        tmp_path / "a.csv",
+        [HEADER, ["0912345678", "Old", "", "t"], ["0912345679", "Other", "", "t"]],
+    )
     reach.imports.import_file(path, list_name="l")
     contacts = reach.storage.find_contacts(ContactQuery())
     reach.distribution.add_agent("6001")
     reach.distribution.assign("l", agent="6001", query=ContactQuery(), limit=1)
-    reach.storage.mark_processed(contacts[1].id, status=ProcessingStatus.succeeded, now=reach.context.now())
-    newer = write_csv(tmp_path / "b.csv", [HEADER, ["0912345678", "New", "", "t2"], ["0912345679", "New2", "", "t2"]])
+    reach.storage.mark_processed(
+        contacts[1].id, status=ProcessingStatus.succeeded, now=reach.context.now()
+    )
+    newer = write_csv(
+        tmp_path / "b.csv",
+        [HEADER, ["0912345678", "New", "", "t2"], ["0912345679", "New2", "", "t2"]],
+    )
 
     keep = ImportOptions(duplicates=DuplicatePolicy(on_duplicate="update"))
     plan = reach.imports.import_file(newer, list_name="l", options=keep)
     codes = {r.code for r in reach.storage.row_results(plan.id)}
     assert codes == {"duplicate.owned", "duplicate.processed"}
 
-    fresh = ImportOptions(duplicates=DuplicatePolicy(on_duplicate="update", clear_owner=True, reset_status=True))
+    fresh = ImportOptions(
+        duplicates=DuplicatePolicy(on_duplicate="update", clear_owner=True, reset_status=True)
+    )
     plan = reach.imports.import_file(newer, list_name="l", options=fresh)
     assert plan.counts.updated == 2
     after = reach.storage.find_contacts(ContactQuery())
@@ -160,7 +186,10 @@ def test_mapping_override_and_memory(reach: Reach, tmp_path: Path) -> None:
 
 
 def test_exports_are_safe_for_excel(reach: Reach, tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "a.csv", [HEADER, ["=cmd|' /C calc'!A0", "@SUM(1)", "", "t"], ["0912345678", "-x", "", "t"]])
+    path = write_csv(
+        tmp_path / "a.csv",
+        [HEADER, ["=cmd|' /C calc'!A0", "@SUM(1)", "", "t"], ["0912345678", "-x", "", "t"]],
+    )
     plan = reach.imports.import_file(path, list_name="l")
     out = tmp_path / "failed.csv"
     assert reach.imports.export(plan.id, "failed", out) == 1
