@@ -211,7 +211,12 @@ class RowFailure:
 def is_blank(cells: Sequence[str]) -> bool:
     """Whether a row holds nothing: every cell empty, whitespace or invisible marks."""
     for cell in cells:  # a plain loop: this runs once per row of every import
-        if cell and not cell.isspace() and cell.translate(_INVISIBLE).strip():
+        # Invisible marks are not ASCII: most cells are decided without translate().
+        if (
+            cell
+            and not cell.isspace()
+            and (cell.isascii() or cell.translate(_INVISIBLE).strip())
+        ):
             return False
     return True
 
