@@ -74,7 +74,8 @@ class SqlCounters(SqlBase):
     ) -> datetime | None:
         """Rolling-window cap: record an event at ``now`` if fewer than ``limit`` lie in
         ``(now - window, now]`` and return None; otherwise the first time one more fits.
-        Events that left the window (older than ``now - window``) are removed."""
+        Events that left the window (older than ``now - window``) are removed: a key
+        is always used with the same window."""
         if limit < 1 or window <= timedelta(0):
             raise InvalidInput(
                 "A rolling window needs a limit of at least 1 and a positive length.",
@@ -96,27 +97,19 @@ class SqlCounters(SqlBase):
         return None
 
     def release_window(self, key: str, *, at: datetime) -> bool:
-        """Take back one event of ``key`` recorded at ``at`` (events are not unique
-        rows: all of them at that instant are deleted and one fewer written back)."""
+        """Take back ONE event of ``key`` recorded at ``at`` (a reserved send that did
+        not happen); False when there is none."""
         d = self.dialect
         with self._write() as tx:
             d.lock_key(tx.cur, f"window:{key}")
-            stamp = d.ts(at)
-            found = int(
-                tx.value(
-                    "SELECT count(*) FROM window_events WHERE key = ? AND at = ?", (key, stamp)
+            return (
+                tx.run(
+                    f"DELETE FROM window_events WHERE {d.row_id} = (SELECT {d.row_id}"
+                    " FROM window_events WHERE key = ? AND at = ? LIMIT 1)",
+                    (key, d.ts(at)),
                 )
-                or 0
+                > 0
             )
-            if not found:
-                return False
-            tx.run("DELETE FROM window_events WHERE key = ? AND at = ?", (key, stamp))
-            if found > 1:
-                tx.many(
-                    "INSERT INTO window_events (key, at) VALUES (?, ?)",
-                    [(key, stamp)] * (found - 1),
-                )
-        return True
 
     def take_rate_slot(self, key: str, *, rate_per_second: float, now: datetime) -> float:
         """Shared rate limit: book the next send slot of ``key`` (slots ``1 / rate``

@@ -103,6 +103,8 @@ class Dialect:
     skip_locked = ""
     #: The JSON parameter marker (a cast where the server needs one).
     jp = "?"
+    #: The column naming one physical row (to delete one of several equal rows).
+    row_id = "rowid"
     #: Errors of the driver (turned into StorageError when nothing else catches them).
     driver_errors: tuple[type[Exception], ...] = (sqlite3.Error,)
     types: Mapping[str, str] = {
