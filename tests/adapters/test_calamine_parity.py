@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -159,18 +160,34 @@ def test_sheets_too_big_for_a_dense_grid_go_to_openpyxl(tmp_path: Path) -> None:
     assert rows[-1] == (150_000, [""] * 29 + ["far away"])
 
 
-def test_sheets_without_a_dimension_go_to_openpyxl(tmp_path: Path) -> None:
+def test_grid_is_measured_from_the_cells_not_the_dimension(tmp_path: Path) -> None:
+    import re
     import zipfile
 
     source = write_xlsx(tmp_path / "dim.xlsx", FIXED)
-    target = tmp_path / "nodim.xlsx"
-    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename.startswith("xl/worksheets/"):
-                data = data.replace(b'<dimension ref="A1:F7" />', b"")
-            dst.writestr(info, data)
-    with CalamineReader().open(target, ReadOptions()) as table:
-        assert table.info.reader == "openpyxl"
-    with CalamineReader().open(source, ReadOptions()) as table:
-        assert table.info.reader == "calamine"
+
+    def rewrite(target: Path, change: Callable[[bytes], bytes]) -> Path:
+        with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w") as dst:
+            for info in src.infolist():
+                data = src.read(info.filename)
+                if info.filename.startswith("xl/worksheets/"):
+                    data = change(data)
+                dst.writestr(info, data)
+        return target
+
+    no_dimension = rewrite(tmp_path / "nodim.xlsx", lambda d: re.sub(rb"<dimension[^>]*>", b"", d))
+    lying = rewrite(tmp_path / "lying.xlsx", lambda d: d.replace(b'ref="A1:F7"', b'ref="A1"'))
+    unplaced = rewrite(tmp_path / "noref.xlsx", lambda d: re.sub(rb'<c r="[A-Z]+\d+"', b"<c", d))
+    for path in (no_dimension, lying):
+        with CalamineReader().open(path, ReadOptions()) as table:
+            assert table.info.reader == "calamine", path.name
+            assert drop_blank(list(table.rows())) == rows_of(OpenpyxlReader(), source)
+    with CalamineReader().open(unplaced, ReadOptions()) as table:
+        assert table.info.reader == "openpyxl"  # cells without "r" cannot be measured
+        assert next(iter(table.rows())) == (1, FIXED[0])
+
+
+def drop_blank(rows: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:
+    while rows and not rows[-1][1]:
+        rows.pop()
+    return rows

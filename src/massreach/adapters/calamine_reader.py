@@ -11,8 +11,10 @@ failed allocation there *aborts the whole process* (no exception to catch):
   coordinates make calamine ask for tens of gigabytes; an XLS sheet has at most
   65,536 rows, so xlrd's speed is enough. ``CalamineReader().open`` still reads
   XLS when called directly.
-* An XLSX whose worksheets do not all state a ``<dimension>`` of at most
-  :data:`MAX_DENSE_CELLS` cells is handed to openpyxl, which streams.
+* Before calamine sees an XLSX, its worksheets' XML is scanned (regular
+  expressions over the decompressed stream, no parsing) for the grid their cells
+  span; a grid over :data:`MAX_DENSE_CELLS` cells, or cells that cannot be placed,
+  send the file to openpyxl, which streams.
 
 Rows are identical to the openpyxl/xlrd readers': calamine gives numbers as
 floats, which :func:`~massreach.adapters.xlsx_reader.excel_cell_text` prints
@@ -28,8 +30,9 @@ import re
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from itertools import islice
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from massreach.adapters.xlsx_reader import (
     ExcelTable,
@@ -45,9 +48,9 @@ __all__ = ["MAX_DENSE_CELLS", "CalamineReader", "calamine_available"]
 
 
 MAX_DENSE_CELLS = 4_000_000
-"""Largest sheet (rows x columns of its stated dimension) calamine may read: ~130 MB."""
+"""Largest grid (rows x columns spanned by a sheet's cells) calamine may build: ~130 MB."""
 
-_DIMENSION = re.compile(rb'<dimension\s+ref="([A-Z]{1,3})(\d{1,7})(?::([A-Z]{1,3})(\d{1,7}))?"')
+_CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})(\d{1,9})"')
 
 
 def _column(letters: bytes) -> int:
@@ -57,23 +60,42 @@ def _column(letters: bytes) -> int:
     return number
 
 
+def _grid_cells(member: IO[bytes]) -> int | None:
+    """Rows x columns spanned by the cells of one worksheet's XML, scanned in
+    chunks without parsing; None when a cell is not written as ``<c r="B7"``."""
+    columns: set[bytes] = set()
+    low, high, rest = 1 << 40, 0, b""
+    while chunk := member.read(1 << 20):
+        text = rest + chunk
+        cut = text.rfind(b">") + 1
+        text, rest = text[:cut], text[cut:]
+        found = _CELL_REF.findall(text)
+        tags = text.count(b"<c ") + text.count(b"<c>") + text.count(b"<c/")
+        if tags != len(found) or b":c " in text or b":c>" in text:
+            return None
+        if found:
+            columns.update(map(itemgetter(0), found))
+            rows = list(map(int, map(itemgetter(1), found)))
+            low, high = min(low, *rows), max(high, *rows)
+    if not columns:
+        return 0
+    numbers = [_column(letters) for letters in columns]
+    return (high - low + 1) * (max(numbers) - min(numbers) + 1)
+
+
 def _dense_cells(path: Path) -> int | None:
-    """Cells of the largest worksheet by its stated ``<dimension>``; None when a
-    worksheet states none or the archive cannot be read."""
+    """The largest grid calamine would build for any worksheet of ``path``; None
+    when that cannot be told or the archive cannot be read."""
     largest = 0
     try:
         with zipfile.ZipFile(path) as archive:
             for name in archive.namelist():
-                if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
-                    continue
-                with archive.open(name) as member:
-                    found = _DIMENSION.search(member.read(8192))
-                if found is None:
-                    return None
-                col1, row1, col2, row2 = found.groups()
-                rows = int(row2 or row1) - int(row1) + 1
-                cols = _column(col2 or col1) - _column(col1) + 1
-                largest = max(largest, rows * cols)
+                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                    with archive.open(name) as member:
+                        cells = _grid_cells(member)
+                    if cells is None:
+                        return None
+                    largest = max(largest, cells)
     except Exception:  # a damaged archive raises many kinds: let openpyxl report it
         return None
     return largest
