@@ -51,7 +51,7 @@ def setup(url: str, n: int) -> None:
     start = time.perf_counter()
     with Reach(url) as reach:
         service = reach.campaigns
-        service.add_template("bill", "sms", BODY)
+        service.add_template("bill", "sms", BODY, registered=True, brandname="BANK")
         lst = reach.storage.create_list("big", feed="csv", created_by="bench", now=NOW)
         for first in range(0, n, BATCH):
             reach.storage.add_contacts(

@@ -633,3 +633,25 @@ def test_search_by_name_ignoring_case_and_accents_and_by_state(reach: Reach) -> 
         service.search(state="sleeping")
     with pytest.raises(NotFound):
         service.show("nope")
+
+
+def test_a_registered_text_must_survive_transliteration(reach: Reach) -> None:
+    service = reach.campaigns
+    service.add_template("otp", "sms", "Mã của bạn là {param0}.", registered=True, brandname="BANK")
+    service.create(
+        "otp",
+        channel="sms",
+        kind="care",
+        template="otp",
+        list_name="l",
+        brandname="BANK",
+        transliterate=True,
+        user="u",
+        role="manager",
+    )
+    service.add_contact("otp", role="manager", phone=phone(1), fields={"param0": "\u200d"})
+    with pytest.raises(TemplateError) as info:
+        service.preview("otp")
+    assert info.value.code == "template.unregistered_text"
+    service.edit_contact("otp", phone(1), role="manager", fields={"param0": "1234"})
+    assert service.preview("otp").text == "Ma cua ban la 1234."

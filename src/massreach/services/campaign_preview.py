@@ -155,13 +155,15 @@ class Previewing(CampaignBase):
             seen += len(batch)
             after = batch[-1].id
 
-    def check_renders(self, campaign: Campaign, *, limit: int | None = None) -> RenderCheck:
+    def check_renders(
+        self, campaign: Campaign, *, limit: int | None = None, segments: bool = True
+    ) -> RenderCheck:
         """Render the message of every reachable recipient (the first ``limit`` when
-        given), streaming the audience; nothing is kept but counts and the first
-        :data:`MAX_PROBLEMS` problems."""
+        given), streaming the audience; nothing is kept but counts, the first
+        :data:`MAX_PROBLEMS` problems and (SMS, ``segments``) the segment total."""
         renderer = self.renderer(campaign)
-        sms = campaign.channel == "sms"
-        checked = failed = segments = 0
+        sms = segments and campaign.channel == "sms"
+        checked = failed = total = 0
         problems: list[RenderProblem] = []
         for contact in self._pages(campaign, limit, min(CHECK_PAGE, limit or CHECK_PAGE)):
             checked += 1
@@ -173,8 +175,8 @@ class Previewing(CampaignBase):
                     problems.append(_problem(exc, contact, campaign))
                 continue
             if sms:
-                segments += count_segments(rendered.text).segments
-        return RenderCheck(checked, failed, problems, segments if sms else None)
+                total += count_segments(rendered.text).segments
+        return RenderCheck(checked, failed, problems, total if sms else None)
 
     def _estimate(self, campaign: Campaign, reachable: int) -> tuple[RenderCheck, int | None, bool]:
         sample = self.check_renders(campaign, limit=SEGMENT_SAMPLE)

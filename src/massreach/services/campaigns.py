@@ -270,7 +270,7 @@ class CampaignService(TemplateManaging, AudienceEditing, Previewing):
         action = CampaignAction.schedule if future else CampaignAction.start
         transition(campaign.state, action)  # refuse early, before any work
         _check_campaign(campaign, self.template(campaign.template))
-        check = self.check_renders(campaign)
+        check = self.check_renders(campaign, segments=False)
         if check.checked == 0:
             raise InvalidInput(
                 f"The campaign {campaign.name!r} has no reachable customer; nothing to send.",

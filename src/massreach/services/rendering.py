@@ -14,9 +14,10 @@ copied into the outbox when the audience is expanded) in this order:
    email, advertising: the ``[QC]`` label at the start of the subject;
 4. SMS with ``campaign.transliterate``: the text is rewritten in GSM-7
    (:func:`~massreach.core.transliteration.to_gsm7`);
-5. SMS customer care with a registered template: the final text must match the
-   registered pattern (only the variables differ; with transliteration, the
-   transliterated pattern), else :class:`TemplateError` ``template.unregistered_text``.
+5. SMS customer care with a registered template and transliteration: the final text
+   must still match the transliterated registered pattern (only the variables
+   differ, each non-empty), else :class:`TemplateError` ``template.unregistered_text``
+   (without transliteration a rendered text matches by construction).
 
 Email goes through :func:`~massreach.core.templates.render_email`: a line break in a
 value substituted into the subject is ``template.header_injection``; HTML values are
@@ -165,8 +166,10 @@ class MessageRenderer:
                     self._label_each, self._opt_out_each = spec.label, spec.opt_out
                 else:
                     self._sent, self._opt_out_each = labelled
-            if spec.registered and spec.kind is CampaignKind.care:
-                self._pattern = _registered_pattern(self._sms, spec.transliterate)
+            if spec.registered and spec.kind is CampaignKind.care and spec.transliterate:
+                # untransliterated, a rendered text follows its template by construction
+                # (literal parts as they are, every value non-empty)
+                self._pattern = _registered_pattern(self._sms, transliterate=True)
 
     def values(self, variables: Mapping[str, str]) -> Mapping[str, str]:
         """``variables`` with the campaign's variable map applied."""
