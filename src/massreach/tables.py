@@ -13,8 +13,9 @@ the ``massreach_register_readers`` hook.
 from __future__ import annotations
 
 import codecs
+import weakref
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
@@ -26,6 +27,7 @@ from massreach.errors import InvalidFile, InvalidInput, PluginError
 __all__ = [
     "ReadOptions",
     "ReaderRegistry",
+    "StreamingTable",
     "Table",
     "TableInfo",
     "TableReader",
@@ -151,6 +153,53 @@ class TableReader(Protocol):
     def open(self, path: Path, options: ReadOptions, *, display_name: str | None = None) -> Table:
         """Open ``path``; errors name ``display_name`` (default: the file name)."""
         ...
+
+
+class StreamingTable:
+    """Base of the built-in tables: :meth:`rows` hands out generators from
+    :meth:`_rows` and remembers them, so that :meth:`close` stops those still open
+    (closing their files) before :meth:`_release` lets go of the file."""
+
+    def __init__(self, info: TableInfo) -> None:
+        self.info = info
+        self._iterators: weakref.WeakSet[Generator[tuple[int, list[str]]]] = weakref.WeakSet()
+        self._closed = False
+
+    @property
+    def total_rows_hint(self) -> int | None:
+        """The number of rows when cheaply known; None here."""
+        return None
+
+    def rows(self, start: int = 1) -> Iterator[tuple[int, list[str]]]:
+        """Yield ``(row_number, cells)`` for every row from ``start`` (1-based) on."""
+        iterator = self._rows(max(1, start))
+        self._iterators.add(iterator)
+        return iterator
+
+    def _rows(self, start: int) -> Generator[tuple[int, list[str]]]:
+        raise NotImplementedError
+
+    def _release(self) -> None:
+        """Let go of what :meth:`close` must free besides the row iterators."""
+
+    def close(self) -> None:
+        """Stop the row iterators still open and release the file."""
+        for iterator in list(self._iterators):
+            iterator.close()
+        if not self._closed:
+            self._closed = True
+            self._release()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 def file_label(path: Path, display_name: str | None) -> str:

@@ -22,14 +22,11 @@ import csv
 import io
 import re
 import unicodedata
-import weakref
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from functools import partial
 from itertools import islice
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 import chardet
 
@@ -37,6 +34,7 @@ from massreach.errors import InvalidFile
 from massreach.markers import hookimpl
 from massreach.tables import (
     ReadOptions,
+    StreamingTable,
     TableInfo,
     TableReader,
     file_label,
@@ -260,35 +258,24 @@ def sniff_delimiter(text: str) -> str:
     return next(d for d in _DELIMITERS if scores.get(d) == top)
 
 
-class CsvTable:
-    """An open CSV file; :meth:`rows` streams its records (one per CSV record)."""
+class CsvTable(StreamingTable):
+    """An open CSV file; :meth:`rows` streams its records (one row per CSV record,
+    quoted newlines included). ``total_rows_hint`` is None: counting means reading."""
 
     def __init__(self, path: Path, info: TableInfo, codec: str, label: str) -> None:
+        super().__init__(info)
         self._path = path
-        self.info = info
         self._codec = codec
         self._label = label
         self._nfc = codecs.lookup(codec).name == "cp1258"
         self._delimiter = info.delimiter or ","
-        self._iterators: weakref.WeakSet[Iterator[tuple[int, list[str]]]] = weakref.WeakSet()
-
-    @property
-    def total_rows_hint(self) -> int | None:
-        """Unknown for CSV without reading the whole file: None."""
-        return None
-
-    def rows(self, start: int = 1) -> Iterator[tuple[int, list[str]]]:
-        """Yield ``(row_number, cells)`` for every record from ``start`` on."""
-        iterator = self._rows(max(1, start))
-        self._iterators.add(iterator)
-        return iterator
 
     def _reader(self, raw: io.BufferedReader, errors: str) -> Iterator[list[str]]:
         text = io.TextIOWrapper(raw, encoding=self._codec, errors=errors, newline="")
         lines: Iterator[str] = map(_NFC, text) if self._nfc else text
         return csv.reader(lines, delimiter=self._delimiter)
 
-    def _rows(self, start: int) -> Iterator[tuple[int, list[str]]]:
+    def _rows(self, start: int) -> Generator[tuple[int, list[str]]]:
         try:
             with open(self._path, "rb") as raw:
                 numbered = enumerate(self._reader(raw, "strict"), 1)
@@ -342,24 +329,6 @@ class CsvTable:
             row=row,
             details={"reason": str(exc)},
         )
-
-    def close(self) -> None:
-        """Stop every row iterator still open (closing their files)."""
-        for iterator in list(self._iterators):
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class CsvReader:

@@ -16,16 +16,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import math
-import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from massreach.errors import InvalidFile, MassreachError
 from massreach.markers import hookimpl
-from massreach.tables import ReadOptions, TableInfo, TableReader, file_label
+from massreach.tables import ReadOptions, StreamingTable, TableInfo, TableReader, file_label
 
 __all__ = [
     "ExcelTable",
@@ -34,7 +32,6 @@ __all__ = [
     "excel_cell_text",
     "passes_through",
     "select_sheet",
-    "trim_row",
 ]
 
 
@@ -116,13 +113,6 @@ def _duration_text(value: dt.timedelta) -> str:
     return f"{text}.{ms:03d}" if ms else text
 
 
-def trim_row(cells: list[str]) -> list[str]:
-    """Drop trailing empty cells (in place) and return the list."""
-    while cells and not cells[-1]:
-        cells.pop()
-    return cells
-
-
 def select_sheet(
     names: Sequence[str], visible: Sequence[bool], wanted: str | int | None, label: str
 ) -> int:
@@ -170,11 +160,12 @@ def passes_through(exc: BaseException) -> bool:
     return isinstance(exc, MassreachError | KeyboardInterrupt | SystemExit | GeneratorExit)
 
 
-class ExcelTable:
-    """An open worksheet. Subclasses give raw rows; this numbers and converts them.
+class ExcelTable(StreamingTable):
+    """An open worksheet: a reader supplies raw rows; this numbers and converts them.
 
     ``raw_rows(start)`` yields one sequence of cell values per sheet row from row
-    ``start`` on (no gaps); ``cell_text`` turns one value into text.
+    ``start`` on (no gaps); ``cell_text`` turns one value into text; ``release``
+    closes the workbook.
     """
 
     def __init__(
@@ -187,27 +178,19 @@ class ExcelTable:
         release: Callable[[], None],
         cell_text: Callable[[Any], str] = excel_cell_text,
     ) -> None:
-        self.info = info
+        super().__init__(info)
         self._label = label
         self._hint = hint
         self._raw_rows = raw_rows
-        self._release = release
+        self._release_workbook = release
         self._cell_text = cell_text
-        self._iterators: weakref.WeakSet[Iterator[tuple[int, list[str]]]] = weakref.WeakSet()
-        self._closed = False
 
     @property
     def total_rows_hint(self) -> int | None:
         """The sheet's row count as the file states it, when it does."""
         return self._hint
 
-    def rows(self, start: int = 1) -> Iterator[tuple[int, list[str]]]:
-        """Yield ``(row_number, cells)`` for every sheet row from ``start`` on."""
-        iterator = self._rows(max(1, start))
-        self._iterators.add(iterator)
-        return iterator
-
-    def _rows(self, start: int) -> Iterator[tuple[int, list[str]]]:
+    def _rows(self, start: int) -> Generator[tuple[int, list[str]]]:
         number = start - 1
         text = self._cell_text
         try:
@@ -222,27 +205,9 @@ class ExcelTable:
                 raise
             raise corrupt_file(self._label, exc, number + 1) from exc
 
-    def close(self) -> None:
-        """Stop open row iterators and release the workbook."""
-        for iterator in list(self._iterators):
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                close()
-        if not self._closed:
-            self._closed = True
-            with contextlib.suppress(Exception):  # a damaged workbook may fail to close
-                self._release()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+    def _release(self) -> None:
+        with contextlib.suppress(Exception):  # a damaged workbook may fail to close
+            self._release_workbook()
 
 
 def _openpyxl_cell(cell: Any) -> str:
