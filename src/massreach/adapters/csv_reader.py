@@ -136,7 +136,11 @@ def _implausible(text: str) -> tuple[int, int]:
 
 def _candidates(sample: bytes) -> list[tuple[str, float]]:
     found: list[tuple[str, float]] = []
-    for result in chardet.detect_all(sample, compat_names=False)[:8]:
+    try:
+        results = chardet.detect_all(sample, compat_names=False)
+    except TypeError:  # chardet < 7 names codecs its own way; codecs.lookup copes
+        results = chardet.detect_all(sample)
+    for result in results[:8]:
         name = result.get("encoding")
         if not name:
             continue
