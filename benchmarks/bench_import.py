@@ -22,13 +22,23 @@ import tempfile
 import time
 from pathlib import Path
 
+try:
+    from benchmarks.table import record
+except ImportError:  # run as a plain script from elsewhere
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.table import record
+
+def _digits(n: int) -> str:
+    return f"{n % 100_000_000:08d}"
+
+
 FORMATS = (
-    lambda n: f"09{n:08d}",
-    lambda n: f"+84 9{n // 10000000}{n % 10000000:07d}"[:4] + f" {n % 1000:03d} {n % 100000 // 100:03d} {n % 100:02d}"[:0] + f"{9}{n:08d}",
-    lambda n: f"0{9}{n // 1000000 % 100:02d}-{n // 1000 % 1000:03d}-{n % 1000:03d}",
-    lambda n: f"849{n:08d}",
-    lambda n: f"849{n:08d}.0",
-    lambda n: f"(09{n // 1000000 % 100:02d}) {n % 1000000:06d}",
+    lambda n: f"09{_digits(n)}",
+    lambda n: f"+84 9{_digits(n)[:2]} {_digits(n)[2:5]} {_digits(n)[5:]}",
+    lambda n: f"09{_digits(n)[:2]}-{_digits(n)[2:5]}-{_digits(n)[5:]}",
+    lambda n: f"849{_digits(n)}",
+    lambda n: f"849{_digits(n)}.0",
+    lambda n: f"(09{_digits(n)[:2]}) {_digits(n)[2:]}",
 )
 
 
@@ -41,11 +51,19 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
         for i in range(rows):
             roll = rng.random()
             n = rng.randrange(rows) if roll < 0.02 and i else i
-            if roll > 0.995:
-                phone = "09" + "x" * 8
-            else:
-                phone = FORMATS[i % len(FORMATS)](n + 12_000_000)
-            w.writerow([phone, f"Khách {n}", f"user{n}@example.vn", str(n % 97), f"{n * 3 % 1000}000", f"DH{n:07d}", "vip" if n % 3 else "new"])
+            bad = roll > 0.995
+            phone = "09" + "x" * 8 if bad else FORMATS[i % len(FORMATS)](n + 12_000_000)
+            w.writerow(
+                [
+                    phone,
+                    f"Khách {n}",
+                    f"user{n}@example.vn",
+                    str(n % 97),
+                    f"{n * 3 % 1000}000",
+                    f"DH{n:07d}",
+                    "vip" if n % 3 else "new",
+                ]
+            )
 
 
 def run_massreach(path: Path, db: Path) -> dict[str, float]:
@@ -53,18 +71,28 @@ def run_massreach(path: Path, db: Path) -> dict[str, float]:
 
     start = time.perf_counter()
     with Reach(f"sqlite:///{db}", autoload=False, env={}) as reach:
-        plan = reach.imports.import_file(path, list_name="bench", options=ImportOptions(region="VN"))
+        plan = reach.imports.import_file(
+            path, list_name="bench", options=ImportOptions(region="VN")
+        )
     seconds = time.perf_counter() - start
     c = plan.counts
-    return {"seconds": seconds, "total": c.total, "succeeded": c.succeeded, "failed": c.failed,
-            "duplicates": c.duplicates, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "seconds": seconds,
+        "total": c.total,
+        "succeeded": c.succeeded,
+        "failed": c.failed,
+        "duplicates": c.duplicates,
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def run_raw(path: Path, db: Path) -> dict[str, float]:
     start = time.perf_counter()
     con = sqlite3.connect(db)
     con.execute("PRAGMA journal_mode=WAL")
-    con.execute("CREATE TABLE t (phone TEXT, name TEXT, email TEXT, p0 TEXT, p1 TEXT, p2 TEXT, tag TEXT)")
+    con.execute(
+        "CREATE TABLE t (phone TEXT, name TEXT, email TEXT, p0 TEXT, p1 TEXT, p2 TEXT, tag TEXT)"
+    )
     with path.open(encoding="utf-8", newline="") as f:
         reader = csv.reader(f)
         next(reader)
@@ -78,24 +106,36 @@ def run_raw(path: Path, db: Path) -> dict[str, float]:
         with con:
             con.executemany("INSERT INTO t VALUES (?,?,?,?,?,?,?)", batch)
     con.close()
-    return {"seconds": time.perf_counter() - start,
-            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "seconds": time.perf_counter() - start,
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def child(kind: str, path: str, db: str) -> None:
-    result = run_massreach(Path(path), Path(db)) if kind == "massreach" else run_raw(Path(path), Path(db))
+    result = (
+        run_massreach(Path(path), Path(db))
+        if kind == "massreach"
+        else run_raw(Path(path), Path(db))
+    )
     print(json.dumps(result))
 
 
 def measure(kind: str, path: Path, folder: Path) -> dict[str, float]:
     db = folder / f"{kind}-{path.stem}.db"
-    out = subprocess.run([sys.executable, __file__, "--child", kind, str(path), str(db)],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(path), str(db)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main(sizes: list[int]) -> None:
-    print(f"{'rows':>9} {'massreach rows/s':>17} {'peak RSS MB':>12} {'raw rows/s':>11} {'raw RSS MB':>11} {'ratio':>6}  counts")
+    print(
+        f"{'rows':>9} {'massreach rows/s':>17} {'peak RSS MB':>12} {'raw rows/s':>11} {'raw RSS MB':>11} {'ratio':>6}  counts"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for rows in sizes:
@@ -105,7 +145,17 @@ def main(sizes: list[int]) -> None:
             ours = measure("massreach", path, folder)
             rate, raw_rate = rows / ours["seconds"], rows / raw["seconds"]
             counts = f"ok={ours['succeeded']:.0f} failed={ours['failed']:.0f} dup={ours['duplicates']:.0f}"
-            print(f"{rows:>9} {rate:>17,.0f} {ours['rss_mb']:>12.0f} {raw_rate:>11,.0f} {raw['rss_mb']:>11.0f} {rate / raw_rate:>6.2f}  {counts}")
+            print(
+                f"{rows:>9} {rate:>17,.0f} {ours['rss_mb']:>12.0f} {raw_rate:>11,.0f} {raw['rss_mb']:>11.0f} {rate / raw_rate:>6.2f}  {counts}"
+            )
+            record(
+                f"import {rows:,} rows CSV→SQLite",
+                rate,
+                "rows/s",
+                raw_rate,
+                "rows/s csv→executemany",
+            )
+            record(f"import {rows:,} rows: peak RSS", ours["rss_mb"], "MB", raw["rss_mb"], "MB raw")
 
 
 if __name__ == "__main__":
