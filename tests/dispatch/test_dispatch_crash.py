@@ -97,7 +97,9 @@ def test_sigkill_then_restart_sends_none_twice_to_a_deduplicating_gateway(
     assert len(gw.accepted) == COUNT  # every message, each once
     assert set(phones) == {vinaphone(n) for n in range(COUNT)}
     assert max(phones.values()) == 1
-    assert gw.duplicates <= in_flight <= BATCH
+    # claimed but unrecorded: the batch being sent and the next one, already claimed
+    assert in_flight <= 2 * BATCH
+    assert gw.duplicates <= min(in_flight, BATCH)  # only the one being sent went out
     print(
         f"\nHTTP gateway: {in_flight} in flight at the kill, {gw.duplicates} re-sent "
         "and dropped by the gateway, 0 sent twice"
@@ -121,5 +123,6 @@ def test_sigkill_then_restart_sends_at_most_the_in_flight_twice_by_smtp(
         received = Counter(r for m in list(server.messages) for r in m.rcpt_tos)
     assert set(received) == set(targets)  # every message at least once
     twice = sum(n - 1 for n in received.values())
-    assert twice <= in_flight <= BATCH
+    assert in_flight <= 2 * BATCH
+    assert twice <= min(in_flight, BATCH)
     print(f"\nSMTP: {in_flight} in flight at the kill, {twice} sent twice")

@@ -30,7 +30,8 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -148,15 +149,29 @@ class DispatchService(DispatchViews):
             )
         sender = self._sender(worker_id, settings)
         tally = _Tally(per_message=True)
+        stopped = stop_event.is_set if stop_event is not None else _never
         self._housekeeping(tally, complete=False)
-        while stop_event is None or not stop_event.is_set():
-            result = sender.run_batch()
-            if result is None:
-                if self._housekeeping(tally):  # a scheduled campaign started
-                    continue
+        while not stopped():
+            for result in self._batches(sender, stopped):
+                tally.add(result)
+            if stopped() or not self._housekeeping(tally):  # no scheduled campaign started
                 break
-            tally.add(result)
         return tally.report(self.storage.next_due(self.context.now()))
+
+    @staticmethod
+    def _batches(sender: BatchSender, stopped: Callable[[], bool]) -> Iterator[BatchResult]:
+        """Batches until none is due: the next one is claimed, decided and rendered
+        while the current one is being sent (in a second thread), so the storage and
+        rendering work hides behind the network's answers."""
+        with ThreadPoolExecutor(1, thread_name_prefix="massreach-dispatch") as pool:
+            batch = sender.claim()
+            while batch is not None:
+                future = pool.submit(sender.deliver, batch)
+                try:
+                    batch = None if stopped() else sender.claim()
+                finally:
+                    result = future.result()
+                yield result
 
     def run_forever(
         self,
@@ -175,10 +190,8 @@ class DispatchService(DispatchViews):
         tally = _Tally(per_message=False)
         while not stop_event.is_set():
             try:
-                result = sender.run_batch()
-                if result is not None:
+                for result in self._batches(sender, stop_event.is_set):
                     tally.add(result)
-                    continue
                 self._housekeeping(tally)
                 wait = poll_interval
                 due = self.storage.next_due(self.context.now())
@@ -222,6 +235,10 @@ class DispatchService(DispatchViews):
         """Close the channels (SMTP connections, HTTP keep-alives)."""
         self._channels.close()
         self._senders.clear()
+
+
+def _never() -> bool:
+    return False
 
 
 class _Tally:

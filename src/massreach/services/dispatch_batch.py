@@ -1,7 +1,10 @@
 """One dispatch batch: claim, decide, render, send by channel, record.
 
 :class:`BatchSender` is the working part of :class:`~massreach.services.dispatch.
-DispatchService`; one exists per worker (its ``worker`` name owns the leases).
+DispatchService`; one exists per worker (its ``worker`` name owns the leases). A batch
+is handled in two halves, :meth:`BatchSender.claim` (steps 1-4) and
+:meth:`BatchSender.deliver` (steps 5-6), so that the dispatcher can claim and prepare
+the next batch while the current one is being sent.
 
 A batch goes like this:
 
@@ -57,7 +60,7 @@ from massreach.services.dispatch_outcomes import (
 )
 from massreach.services.rendering import MessageRenderer, renderer_for
 
-__all__ = ["BatchSender"]
+__all__ = ["BatchSender", "ClaimedBatch"]
 
 _log = logging.getLogger(__name__)
 
@@ -77,12 +80,15 @@ class _Item:
 
 
 @define
-class _Batch:
-    """The bookkeeping of one batch."""
+class ClaimedBatch:
+    """A claimed batch, decided and rendered, ready for :meth:`BatchSender.deliver`."""
 
     claimed: list[OutboxMessage]
     ctx: PolicyContext
     started: float
+    campaigns: frozenset[int] = frozenset()
+    groups: dict[tuple[str, str], list[_Item]] = field(factory=dict)
+    fresh: dict[int, Campaign] = field(factory=dict)
     states: dict[int, MessageState] = field(factory=dict)
     lost: int = 0
     given_back: int = 0
@@ -119,6 +125,12 @@ class BatchSender:
     # -- one batch ---------------------------------------------------------------------
     def run_batch(self, campaign_ids: Sequence[int] | None = None) -> BatchResult | None:
         """Claim and handle one batch; None when nothing was due."""
+        batch = self.claim(campaign_ids)
+        return None if batch is None else self.deliver(batch)
+
+    def claim(self, campaign_ids: Sequence[int] | None = None) -> ClaimedBatch | None:
+        """Claim a batch, ask the policies, render, and record at once what will not
+        be sent (held, dropped, unrenderable); None when nothing was due."""
         channels = self.channel_set.get()
         now = self.context.now()
         claimed = self.storage.claim_messages(
@@ -130,7 +142,7 @@ class BatchSender:
         )
         if not claimed:
             return None
-        batch = _Batch(
+        batch = ClaimedBatch(
             claimed,
             PolicyContext(now=now, storage=self.storage, config=self.context.config),
             self.monotonic(),
@@ -138,22 +150,28 @@ class BatchSender:
         ids = {m.campaign_id for m in claimed}
         self._known.update(self._campaigns(ids - set(self._known)))
         campaigns = {cid: self._known[cid] for cid in ids if cid in self._known}
+        batch.campaigns = frozenset(campaigns)
         early: list[tuple[OutboxMessage, MessageOutcome]] = []
-        groups = self._prepare(batch, campaigns, channels, early)
-        fresh = self._campaigns({item.campaign.id for items in groups.values() for item in items})
-        self._known.update(fresh)
-        for key, items in groups.items():
-            for chunk in self._chunks(key, items):
-                early.extend(self._send_chunk(batch, channels[key], chunk, fresh))
-                self._record(batch, early)
-                early = []
+        batch.groups = self._prepare(batch, campaigns, channels, early)
         self._record(batch, early)
+        sending = {item.campaign.id for items in batch.groups.values() for item in items}
+        batch.fresh = self._campaigns(sending)
+        self._known.update(batch.fresh)
+        return batch
+
+    def deliver(self, batch: ClaimedBatch) -> BatchResult:
+        """Hand a claimed batch to its channels, chunk by chunk, recording each chunk's
+        outcomes as soon as it is sent."""
+        channels = self.channel_set.get()
+        for key, items in batch.groups.items():
+            for chunk in self._chunks(key, items):
+                self._record(batch, self._send_chunk(batch, channels[key], chunk, batch.fresh))
         return BatchResult(
-            claimed=len(claimed),
+            claimed=len(batch.claimed),
             states=batch.states,
             lost=batch.lost,
             given_back=batch.given_back,
-            campaigns=frozenset(campaigns),
+            campaigns=batch.campaigns,
         )
 
     def _campaigns(self, ids: set[int]) -> dict[int, Campaign]:
@@ -166,7 +184,7 @@ class BatchSender:
 
     def _prepare(
         self,
-        batch: _Batch,
+        batch: ClaimedBatch,
         campaigns: dict[int, Campaign],
         channels: Mapping[tuple[str, str], Channel],
         outcomes: list[tuple[OutboxMessage, MessageOutcome]],
@@ -260,7 +278,7 @@ class BatchSender:
 
     def _send_chunk(
         self,
-        batch: _Batch,
+        batch: ClaimedBatch,
         channel: Channel,
         chunk: list[_Item],
         fresh: Mapping[int, Campaign],
@@ -311,7 +329,9 @@ class BatchSender:
         if wait > 0:
             self.sleep(wait)
 
-    def _record(self, batch: _Batch, outcomes: list[tuple[OutboxMessage, MessageOutcome]]) -> None:
+    def _record(
+        self, batch: ClaimedBatch, outcomes: list[tuple[OutboxMessage, MessageOutcome]]
+    ) -> None:
         """Record outcomes in one call, then tell plugins."""
         if not outcomes:
             return
