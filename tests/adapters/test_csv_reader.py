@@ -363,3 +363,36 @@ def test_sniffing_any_text_returns_a_candidate(text: str) -> None:
 
 def test_errors_are_massreach_errors() -> None:
     assert issubclass(InvalidFile, MassreachError)
+
+
+_PL_NAMES = ["Zofia", "Łukasz", "Małgorzata", "Świętosław", "Józef", "Żaneta", "Paweł", "Jędrzej"]
+_PL_CITIES = ["Łódź", "Kraków", "Gdańsk", "Poznań", "Częstochowa", "Zielona Góra", "Śrem", "Toruń"]
+_VI_NAMES = ["Nguyễn Văn An", "Trần Thị Bình", "Lê Hoàng Cường", "Đặng Thị Giang", "Bùi Quốc Huy"]
+_ZH_NAMES = ["张三", "李四", "王五", "赵六", "钱七", "孙八"]
+_PHONES = st.integers(0, 10**8 - 1).map(lambda n: f"9{n:08d}")
+
+
+@given(
+    language=st.sampled_from(["pl-cp1250", "pl-iso8859-2", "vi", "zh"]),
+    picks=st.lists(st.tuples(st.integers(0, 100), st.integers(0, 100), _PHONES), max_size=15),
+)
+def test_legacy_encodings_are_detected_even_in_small_files(
+    tmp_path_factory: pytest.TempPathFactory,
+    language: str,
+    picks: list[tuple[int, int, str]],
+) -> None:
+    if language.startswith("pl"):
+        rows = [["imię", "miasto", "telefon"]] + [
+            [_PL_NAMES[a % len(_PL_NAMES)], _PL_CITIES[b % len(_PL_CITIES)], p] for a, b, p in picks
+        ]
+        data = to_csv(rows, ";").encode(language[3:])
+    elif language == "vi":
+        rows = [["họ tên", "số điện thoại"]] + [[_VI_NAMES[a % 5], p] for a, _, p in picks]
+        data = encode_cp1258(to_csv(rows))
+    else:
+        rows = [["姓名", "手机号码"]] + [[_ZH_NAMES[a % 6], p] for a, _, p in picks]
+        data = to_csv(rows).encode("gb18030")
+    path = tmp_path_factory.mktemp("legacy") / "legacy.csv"
+    path.write_bytes(data)
+    _table, got = read_all(path)
+    assert [r for _, r in got] == rows

@@ -3,7 +3,8 @@
 Encoding ``auto``: a byte-order mark (UTF-8/16/32), BOM-less UTF-16/32 by its NUL
 pattern, strict UTF-8, then chardet's candidates, checked: each must decode the
 sample; fewest implausible characters wins, then chardet's confidence (Windows-1250,
-ISO-8859-2, GB18030, Windows-1258 weigh 3x); Windows-1250 against ISO-8859-2 goes
+ISO-8859-2, GB18030, Windows-1258 weigh 3x; Windows-1258 only with a Vietnamese tone
+mark or letter in sight); Windows-1250 against ISO-8859-2 goes
 to the one giving more Polish letters. When the first 64 KiB are ASCII the sample
 is taken at the first non-ASCII bytes further on. Windows-1258 text (Vietnamese
 with combining tone marks) is normalised to NFC.
@@ -68,6 +69,7 @@ _CHARDET_ALIASES = {"ascii": "utf-8", "gb2312": "gb18030", "gbk": "gb18030"}
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _PLAIN_MARKS = frozenset("…‰•·–—€")
+_VIETNAMESE = re.compile("[\u0300\u0301\u0303\u0309\u0323đĐưƯơƠ]")  # tone marks, letters
 _NFC = partial(unicodedata.normalize, "NFC")
 
 
@@ -164,7 +166,7 @@ def _candidates(sample: bytes) -> list[tuple[str, float]]:
 
 def _guess_legacy(sample: bytes, final: bool) -> str | None:
     """The legacy (non-Unicode) codec that best explains ``sample``, or None."""
-    scored: list[tuple[tuple[float, float, int], str, str]] = []
+    scored: list[tuple[tuple[float, bool, float, int], str, str]] = []
     for rank, (codec, confidence) in enumerate(_candidates(sample)):
         text = _decode(sample, codec, final)
         if text is None or _decode(_ASCII_PROBE, codec, True) != _ASCII_PROBE.decode():
@@ -172,7 +174,10 @@ def _guess_legacy(sample: bytes, final: bool) -> str | None:
         bad, total = _implausible(text)
         ratio = bad / total if total else 0.0
         weight = confidence * (3.0 if codec in _DOMAIN_CODECS else 1.0)
-        scored.append(((ratio if ratio > 0.02 else 0.0, -weight, rank), codec, text))
+        unlike_vietnamese = codec == "cp1258" and not _VIETNAMESE.search(text)
+        scored.append(
+            ((ratio if ratio > 0.02 else 0.0, unlike_vietnamese, -weight, rank), codec, text)
+        )
     if not scored:
         return None
     scored.sort(key=lambda item: item[0])
