@@ -32,6 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from massreach.core.templates import parse_template
+
+try:
+    from benchmarks.table import record
+except ImportError:  # run as a plain script from elsewhere
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.table import record
 from massreach.engine import Reach
 from massreach.model import Campaign, CampaignSource, ContactDraft, Template
 from massreach.services.rendering import renderer_for
@@ -188,6 +194,14 @@ def rendering(loops: int = 300_000) -> None:
     )
     renderer = renderer_for(campaign, Template("t", "sms", BODY))
     service_path = best(lambda: renderer.render(values), loops)
+    record("render: core.templates", loops / ours, "msg/s", loops / plain, "msg/s str.format_map")
+    record(
+        "render: campaign renderer (ads)",
+        loops / service_path,
+        "msg/s",
+        loops / plain,
+        "msg/s str.format_map",
+    )
     print(f"rendering ({loops:,} messages, best of 5):")
     print(f"  str.format_map           {loops / plain:>12,.0f} /s")
     print(
@@ -221,6 +235,7 @@ def main(argv: list[str]) -> None:
             )
             if name == "full":
                 full = r
+            record(f"send {r['messages']:,}: peak RSS", r["peak_mb"], "MB")
         raw = child("baseline", path)
         print(
             f"baseline   : {raw['messages']:>9,} rows INSERT … SELECT in {raw['insert_s']:.2f} s "
