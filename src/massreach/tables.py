@@ -2,9 +2,9 @@
 
 A *table* is a file seen as numbered rows of text cells. This module holds the
 pure types (:class:`ReadOptions`, :class:`TableInfo`, the :class:`Table` and
-:class:`TableReader` protocols), :func:`sniff_format` (is this CSV, XLSX or XLS?)
-and the :class:`ReaderRegistry` that picks the reader of highest priority for a
-format.
+:class:`TableReader` protocols), :func:`sniff_format` (is this CSV, XLSX or XLS?),
+:class:`StreamingTable` (the base of the built-in tables) and the
+:class:`ReaderRegistry` that picks the reader of highest priority for a format.
 
 The readers themselves live in :mod:`massreach.adapters` and are registered through
 the ``massreach_register_readers`` hook.
