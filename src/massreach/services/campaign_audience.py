@@ -26,7 +26,13 @@ from massreach.model import Campaign, Contact, ContactDraft, ContactQuery, Conta
 from massreach.model.contacts import ContactList, ListFeed
 from massreach.model.fields import to_str_dict, to_tuple
 from massreach.model.plans import ImportOptions, ImportPlan
-from massreach.services.campaign_base import CampaignBase, channel_field, checked_role, mask_target
+from massreach.services.campaign_base import (
+    CampaignBase,
+    channel_field,
+    checked_role,
+    mask_target,
+    target_of,
+)
 from massreach.services.rendering import MessageRenderer
 
 __all__ = ["AddedContacts", "AudienceEditing", "AudienceRecord", "AudienceReport"]
@@ -91,10 +97,7 @@ def _record(contact: Contact, campaign: Campaign, renderer: MessageRenderer) -> 
     return AudienceRecord(
         contact_id=contact.id,
         record=contact.position,
-        target=mask_target(
-            getattr(contact, channel_field(campaign), None)
-            or contact.fields.get(channel_field(campaign))
-        ),
+        target=mask_target(target_of(contact, channel_field(campaign))),
         name=contact.name,
         tags=contact.tags,
         variables=shown,
@@ -222,14 +225,20 @@ class AudienceEditing(CampaignBase):
         found, contacts_list = self._editable(campaign, role, "add customers")
         e164 = self._phone(phone) if phone else None
         address = self._email(email) if email else None
-        target = channel_field(found)
         values = dict(fields or {})
-        if target not in ("phone", "email") and not values.get(target):
-            missing_target = True
-        else:
-            missing_target = (target == "phone" and e164 is None) or (
-                target == "email" and address is None
-            )
+        draft = ContactDraft(
+            list_id=contacts_list.id,
+            phone=e164,
+            email=address,
+            name=name,
+            description=description,
+            gender=gender,
+            crm_id=crm_id,
+            tags=tuple(tags),
+            fields=values,
+        )
+        target = channel_field(found)
+        missing_target = target_of(draft, target) is None
         if missing_target:
             raise InvalidInput(
                 f"A customer of the {found.channel} campaign {found.name!r} needs a {target}.",
@@ -243,17 +252,6 @@ class AudienceEditing(CampaignBase):
                 details={"campaign": found.name},
             )
         self._refuse_duplicate(found, contacts_list, e164, address)
-        draft = ContactDraft(
-            list_id=contacts_list.id,
-            phone=e164,
-            email=address,
-            name=name,
-            description=description,
-            gender=gender,
-            crm_id=crm_id,
-            tags=tuple(tags),
-            fields=values,
-        )
         (contact_id,) = self.storage.add_contacts([draft], now=self.context.now())
         return self._find_in(contacts_list, contact_id)
 
@@ -287,9 +285,7 @@ class AudienceEditing(CampaignBase):
             }
             drafts: list[ContactDraft] = []
             for c in page:
-                if not (
-                    getattr(c, target) if target in ("phone", "email") else c.fields.get(target)
-                ):
+                if target_of(c, target) is None:
                     without_target += 1
                     continue
                 if crm and not c.crm_id:

@@ -15,7 +15,7 @@ from massreach.core.lifecycle import CampaignAction, CampaignState, can_edit_aud
 from massreach.core.masking import mask_email, mask_phone
 from massreach.core.roles import Action, Role, check, parse_role
 from massreach.errors import InvalidInput, InvalidTransition, NotFound, TemplateError
-from massreach.model import Campaign, Contact, Template
+from massreach.model import Campaign, Contact, ContactDraft, Template
 from massreach.model.campaigns import ChannelName
 from massreach.model.contacts import ContactList
 from massreach.services.context import ServiceContext
@@ -29,6 +29,7 @@ __all__ = [
     "contact_label",
     "mask_target",
     "render_error",
+    "target_of",
 ]
 
 #: Default target field of each channel.
@@ -65,11 +66,22 @@ def checked_role(role: Role | str, action: Action) -> Role:
     return parsed
 
 
+#: Contact attributes a campaign may use as its target; any other name is a custom field.
+TARGET_ATTRIBUTES = ("phone", "email", "name", "description", "gender", "crm_id")
+
+
+def target_of(contact: Contact | ContactDraft, field_name: str) -> str | None:
+    """The value of a contact's target field (an attribute or a custom field), or None."""
+    if field_name in TARGET_ATTRIBUTES:
+        value: str | None = getattr(contact, field_name)
+    else:
+        value = contact.fields.get(field_name)
+    return value or None
+
+
 def contact_label(contact: Contact, field_name: str) -> str:
     """How a contact is named in messages: record number and masked target."""
-    value = getattr(contact, field_name, None) if field_name in ("phone", "email") else None
-    if value is None:
-        value = contact.fields.get(field_name) or contact.phone or contact.email
+    value = target_of(contact, field_name) or contact.phone or contact.email
     return f"record {contact.position} ({mask_target(value) or f'id {contact.id}'})"
 
 
