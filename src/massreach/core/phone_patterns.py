@@ -325,7 +325,8 @@ def _home_e164(home: _Region) -> Callable[[str], str | None]:
     idd_plain = home.idd_plain
     idd_len = len(idd_plain) if idd_plain is not None else 0
     idd = home.idd
-    general_match = home.general_match
+    general_full = (home.general or _NEVER).fullmatch
+    np_plain = home.national_prefix_plain
     strip_national_prefix = home.strip_national_prefix
     length_result = home.length_result
 
@@ -363,10 +364,12 @@ def _home_e164(home: _Region) -> Callable[[str], str | None]:
             return _international(digits[end:], retry_possible=False)
         # The default country code written without "+" (_maybe_extract_country_code).
         if digits.startswith(cc_text):
-            rest = strip_national_prefix(digits[cc_len:])
-            if (not general_match(digits) and general_match(rest)) or length_result[
-                len(digits)
-            ] == _TOO_LONG:
+            rest = digits[cc_len:]
+            if np_plain is None or rest.startswith(np_plain):
+                rest = strip_national_prefix(rest)
+            if length_result[len(digits)] == _TOO_LONG or (
+                general_full(rest) is not None and general_full(digits) is None
+            ):
                 return finish_home(rest) if home_is_main else _finish(main, regions, rest)
         return finish_home(digits)
 
