@@ -74,3 +74,11 @@ def test_two_engines_do_not_share_state() -> None:
     with Reach("memory:", env={}) as one, Reach("memory:", env={}) as two:
         one.storage.create_list("x", feed=ListFeed.csv, created_by=None, now=datetime.now(UTC))
         assert two.storage.get_list("x") is None
+
+
+def test_repr_hides_a_password() -> None:
+    from massreach.engine import _without_password
+
+    assert _without_password("postgresql://app:s3cret@db/calls") == "postgresql://app:***@db/calls"
+    with Reach("memory:", env={}) as reach:
+        assert repr(reach) == "Reach('memory:')"

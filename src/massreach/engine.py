@@ -8,6 +8,7 @@ from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import urlsplit, urlunsplit
 from typing import TYPE_CHECKING
 
 from massreach.plugins import Hooks, make_plugin_manager
@@ -113,4 +114,13 @@ class Reach:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Reach({self.url!r})"
+        return f"Reach({_without_password(self.url)!r})"
+
+
+def _without_password(url: str) -> str:
+    """A storage URL safe to show: a password in it is replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
