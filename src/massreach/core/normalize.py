@@ -123,6 +123,13 @@ class FieldValues(Mapping[str, str]):
     def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
         self._data = dict(items)
 
+    @classmethod
+    def wrap(cls, data: dict[str, str]) -> FieldValues:
+        """A FieldValues over ``data`` itself, not a copy: the caller gives it up."""
+        made = cls.__new__(cls)
+        made._data = data
+        return made
+
     def __getitem__(self, key: str) -> str:
         return self._data[key]
 
@@ -267,9 +274,10 @@ class RowNormalizer:
             for t, i in sorted(columns.items(), key=lambda item: item[1])
             if t.startswith((CUSTOM_PREFIX, "param"))
         )
-        self._phones = PhoneNormalizer(options.default_region)
+        self._phone_e164 = PhoneNormalizer(options.default_region).e164_or_none
         self._zone = _zone(options.timezone)
-        self._kind = options.kind
+        self._bulk_send = options.kind is ImportKind.bulk_send
+        self._crm_status = options.kind is ImportKind.crm_status
         self._constant_tags = options.constant_tags
 
     def _failure(self, row: int, code: str, field_name: str | None, message: str) -> RowFailure:
@@ -300,7 +308,7 @@ class RowNormalizer:
         phone: str | None = None
         phone_text = phone_text.strip()
         if phone_text:
-            phone = self._phones.e164_or_none(phone_text)
+            phone = self._phone_e164(phone_text)
             if phone is None:
                 message = f"{mask_phone(phone_text)} is not a valid phone number"
                 return self._failure(row, "phone.invalid", "phone", message)
@@ -343,8 +351,7 @@ class RowNormalizer:
         else:
             tags = self._constant_tags
         crm_id = crm_id.strip() or None
-        kind = self._kind
-        if kind is ImportKind.bulk_send:
+        if self._bulk_send:
             if phone is None and email is None:
                 target = "phone" if self._col["phone"] >= 0 else "email"
                 message = "the row has no phone number or e-mail address"
@@ -352,7 +359,7 @@ class RowNormalizer:
             if not tags:
                 message = "the row has no tag (give a tag column or a tag for the whole file)"
                 return self._failure(row, "row.missing_tag", "tag", message)
-        elif kind is ImportKind.crm_status:
+        elif self._crm_status:
             if crm_id is None:
                 return self._failure(row, "row.missing_crm_id", "crm_id", "no CRM id")
             if status is None:
@@ -363,14 +370,10 @@ class RowNormalizer:
         name = name.strip() or (
             " ".join(p for p in (first_name.strip(), last_name.strip()) if p) or None
         )
-        extras = {}
-        for i, key in self._extras:
-            value = padded[i].strip()
-            if value:
-                extras[key] = value
+        extras = {key: value for i, key in self._extras if (value := padded[i].strip())}
         return ImportedRecord(
             row, phone, email, name, description.strip() or None, gender, crm_id, tags,
-            FieldValues(extras), status, callback_at, agent,
+            FieldValues.wrap(extras), status, callback_at, agent,
         )  # fmt: skip
 
     def _callback(
