@@ -139,17 +139,29 @@ class PostgresDialect(Dialect):
             for row in rows:
                 stream.write_row(row)
 
-    def ranges_table(self, cur: Cursor) -> str:
-        """A session temporary table, emptied at every commit."""
-        cur.execute("SELECT to_regclass('pg_temp.mr_ranges')")
-        if cur.fetchone()[0] is None:
+    def scratch_tables(self, cur: Cursor) -> tuple[str, str]:
+        """Session temporary tables, emptied at every commit."""
+        cur.execute("SELECT to_regclass('pg_temp.mr_ranked'), to_regclass('pg_temp.mr_ranges')")
+        ranked, ranges = cur.fetchone()
+        if ranked is None:
+            cur.execute(
+                "CREATE TEMP TABLE mr_ranked (rn BIGINT NOT NULL, id BIGINT NOT NULL)"
+                " ON COMMIT DELETE ROWS"
+            )
+        if ranges is None:
             cur.execute(
                 "CREATE TEMP TABLE mr_ranges (hi BIGINT PRIMARY KEY, agent TEXT NOT NULL)"
                 " ON COMMIT DELETE ROWS"
             )
-        else:
-            cur.execute("DELETE FROM pg_temp.mr_ranges")
-        return "pg_temp.mr_ranges"
+        cur.execute("TRUNCATE pg_temp.mr_ranked, pg_temp.mr_ranges")
+        return "pg_temp.mr_ranked", "pg_temp.mr_ranges"
+
+    def rank(self, table: str, source: str, order: str) -> str:
+        """``row_number() OVER (ORDER BY …)`` into ``table``."""
+        return (
+            f"INSERT INTO {table} (rn, id)"
+            f" SELECT row_number() OVER (ORDER BY {order}), c.id {source}"
+        )
 
     def tune_bulk(self, cur: Cursor) -> None:
         """Room to sort a whole list in memory, for this transaction only."""

@@ -1,12 +1,14 @@
 """Agents and the distribution of a list's records to them, set-based.
 
-:meth:`SqlDistribution.distribute` is two statements whatever the size of the list:
-a ``count(*)`` of the records in scope, then ONE ``UPDATE … FROM`` that numbers
-them with ``row_number() OVER (ORDER BY …)`` and looks each number up in a small
-table of ranges (``hi`` → agent: share *k* covers numbers up to the sum of the
-first *k* counts). The list row is locked first (``FOR UPDATE`` on PostgreSQL,
-``BEGIN IMMEDIATE`` on SQLite), so two distributions of one list run one after
-the other and never give a record twice.
+:meth:`SqlDistribution.distribute` is three statements whatever the size of the
+list: the records in scope are numbered in the stable order into a scratch table
+(``row_number() OVER (ORDER BY …)`` on PostgreSQL, the rowids of an ordered insert
+on SQLite), which also counts them; the planner turns the count into shares, which
+become a small table of ranges (``hi`` → agent: share *k* covers the numbers up to
+the sum of the first *k* counts); then ONE ``UPDATE … FROM`` joins the numbered
+records and looks each number up in the ranges. The list row is locked first
+(``FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), so two distributions
+of one list run one after the other and never give a record twice.
 
 Scope and order follow :mod:`massreach.core.distribution`: a pinned callback
 (``callback_at`` still ahead) is in no scope; ``unassigned`` takes records with no
@@ -91,12 +93,13 @@ class SqlDistribution(SqlContacts, SqlBase):
             )
         d = self.dialect
         scope = Scope(scope)
-        in_scope = f"c.list_id = ? AND {_NOT_PINNED} AND {_SCOPES[scope]}"
-        scope_params = (list_id, d.ts(now))
+        source = f"FROM contacts c WHERE c.list_id = ? AND {_NOT_PINNED} AND {_SCOPES[scope]}"
         with self._write() as tx:
             if tx.value(f"SELECT id FROM lists WHERE id = ?{d.for_update}", (list_id,)) is None:
                 raise self._no_list(list_id)
-            total = int(tx.value(f"SELECT count(*) FROM contacts c WHERE {in_scope}", scope_params))
+            ranked, ranges = d.scratch_tables(tx.cur)
+            d.tune_bulk(tx.cur)
+            total = tx.run(d.rank(ranked, source, _ORDERS[order]), (list_id, d.ts(now)))
             shares = tuple(planner(total))
             given = sum(share.count for share in shares)
             if given > total:
@@ -107,21 +110,17 @@ class SqlDistribution(SqlContacts, SqlBase):
                 )
             if given == 0:
                 return shares
-            ranges = d.ranges_table(tx.cur)
             bounds: list[tuple[int, str]] = []
             for share in shares:
                 if share.count:
                     bounds.append(((bounds[-1][0] if bounds else 0) + share.count, share.agent))
             tx.many(f"INSERT INTO {ranges} (hi, agent) VALUES (?, ?)", bounds)
-            d.tune_bulk(tx.cur)
             tx.run(
-                "WITH ranked AS (SELECT c.id, row_number() OVER"
-                f" (ORDER BY {_ORDERS[order]}) AS rn FROM contacts c WHERE {in_scope})"
-                " UPDATE contacts SET"
-                f" owner = (SELECT r.agent FROM {ranges} r WHERE r.hi >= ranked.rn"
+                "UPDATE contacts SET"
+                f" owner = (SELECT r.agent FROM {ranges} r WHERE r.hi >= k.rn"
                 " ORDER BY r.hi LIMIT 1), assigned_at = ?, updated_at = ?"
-                " FROM ranked WHERE contacts.id = ranked.id AND ranked.rn <= ?",
-                [*scope_params, d.ts(now), d.ts(now), given],
+                f" FROM {ranked} k WHERE contacts.id = k.id AND k.rn <= ?",
+                (d.ts(now), d.ts(now), given),
             )
         return shares
 
