@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -132,3 +134,39 @@ def test_two_worker_processes_from_the_shell(setup: tuple[str, Path], tmp_path: 
         for line in path.read_text(encoding="utf-8").splitlines()
     ]
     assert len(lines) == 63 and len({line["client_id"] for line in lines}) == 63
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_worker_runs_until_sigterm(setup: tuple[str, Path], tmp_path: Path, workers: str) -> None:
+    """Without --until-idle the dispatcher keeps working (it sends what is sent later
+    too) and stops cleanly on SIGTERM with its report."""
+    url, cfg = setup
+    command = [sys.executable, "-m", "massreach.cli.main", "--db", url, "--config", str(cfg)]
+    worker = subprocess.Popen(
+        [*command, "dispatch", "--workers", workers, "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    outbox = tmp_path / "out"
+
+    def lines() -> int:
+        return sum(len(p.read_text().splitlines()) for p in outbox.glob("*.jsonl"))
+
+    try:
+        deadline = time.monotonic() + 60
+        while lines() < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with Reach(url) as reach:  # a campaign sent while the worker runs
+            make_campaign(reach, "later", [vinaphone(n) for n in range(200, 205)])
+        while lines() < 8 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=60)
+    assert worker.returncode == 0, err
+    assert lines() == 8
+    data = json.loads(out)
+    assert data["workers"] == int(workers)
+    assert data["states"] == {"sent": 8}

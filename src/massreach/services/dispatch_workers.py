@@ -180,11 +180,17 @@ def _relay(stop_event: StopEvent, stop: Any, processes: list[Any]) -> None:
 
 
 def worker_main(spec: WorkerSpec, results: Any, stop: Any) -> None:
-    """The body of one worker process: open the engine, dispatch, report."""
+    """The body of one worker process: open the engine, dispatch, report.
+
+    Ctrl-C reaches every process of the terminal's group; a worker ignores it and
+    stops when the parent sets ``stop`` (after the batch in hand).
+    """
     import importlib
+    import signal
 
     from massreach.engine import Reach
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         plugins = [importlib.import_module(name) for name in spec.plugin_modules]
         config = MassreachConfig(**spec.config)
