@@ -8,8 +8,8 @@ from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import urlsplit, urlunsplit
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
 
 from massreach.plugins import Hooks, make_plugin_manager
 from massreach.services.context import ServiceContext, utc_now

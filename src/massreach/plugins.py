@@ -68,8 +68,8 @@ def make_plugin_manager(
     env = os.environ if env is None else env
     pm = pluggy.PluginManager(PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
-    for name in _blocked_names(env):
-        pm.set_blocked(name)
+    for blocked in _blocked_names(env):
+        pm.set_blocked(blocked)
     for module_name in DEFAULT_PLUGINS:
         if pm.is_blocked(module_name):
             continue
@@ -86,7 +86,7 @@ def make_plugin_manager(
                 details={"error": str(exc)},
             ) from exc
     for plugin in plugins:
-        name = getattr(plugin, "__name__", None)
+        name: str | None = getattr(plugin, "__name__", None)
         if name is not None and pm.is_blocked(name):
             continue
         pm.register(plugin, name=name)

@@ -46,7 +46,9 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_distribute)
 
-    p = subparsers.add_parser("distributions", help="scheduled distribution plans, or run the due ones")
+    p = subparsers.add_parser(
+        "distributions", help="scheduled distribution plans, or run the due ones"
+    )
     p.add_argument("action", nargs="?", choices=["run-due"])
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_distributions)
@@ -68,7 +70,9 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_mark)
 
-    p = subparsers.add_parser("task-stats", help="total, completed, assigned, unassigned, per agent")
+    p = subparsers.add_parser(
+        "task-stats", help="total, completed, assigned, unassigned, per agent"
+    )
     p.add_argument("list")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_task_stats)
@@ -84,13 +88,23 @@ def _agent_rows(reach: Reach) -> list[dict[str, Any]]:
 def cmd_agents(reach: Reach, args: argparse.Namespace) -> int:
     """List agents."""
     rows = _agent_rows(reach)
-    emit(args, rows, lambda out: table(out, ["id", "name", "active", "weight"], [[r["id"], r["name"], r["active"], r["weight"]] for r in rows]))
+    emit(
+        args,
+        rows,
+        lambda out: table(
+            out,
+            ["id", "name", "active", "weight"],
+            [[r["id"], r["name"], r["active"], r["weight"]] for r in rows],
+        ),
+    )
     return 0
 
 
 def cmd_agents_add(reach: Reach, args: argparse.Namespace) -> int:
     """Add an agent."""
-    agent = reach.distribution.add_agent(args.agent_id, name=args.name, weight=args.weight, capacity=args.capacity)
+    agent = reach.distribution.add_agent(
+        args.agent_id, name=args.name, weight=args.weight, capacity=args.capacity
+    )
     emit(args, agent, lambda out: out.write(f"agent {agent.id} added (weight {agent.weight})\n"))
     return 0
 
@@ -106,12 +120,19 @@ def _request(args: argparse.Namespace) -> DistributionRequest:
     agents = tuple(a.strip() for a in args.agents.split(",") if a.strip())
     if args.counts:
         return DistributionRequest(
-            list_name=args.list, mode="counts", counts=parse_counts(args.counts),
-            scope=Scope(args.scope), order=args.order, allow_partial=args.partial,
+            list_name=args.list,
+            mode="counts",
+            counts=parse_counts(args.counts),
+            scope=Scope(args.scope),
+            order=args.order,
+            allow_partial=args.partial,
         )
     return DistributionRequest(
-        list_name=args.list, mode="even" if args.even else "weighted", agents=agents,
-        scope=Scope(args.scope), order=args.order,
+        list_name=args.list,
+        mode="even" if args.even else "weighted",
+        agents=agents,
+        scope=Scope(args.scope),
+        order=args.order,
     )
 
 
@@ -120,11 +141,17 @@ def cmd_distribute(reach: Reach, args: argparse.Namespace) -> int:
     request = _request(args)
     if args.at is not None and args.at > reach.context.now():
         job = reach.distribution.schedule(request, at=args.at, created_by=args.user)
-        data = {"plan_id": job.id, "state": job.state.value, "run_at": job.run_at.isoformat()}
-        emit(args, data, lambda out: out.write(f"distribution plan {job.id} scheduled for {job.run_at.isoformat()}\n"))
+        scheduled = {"plan_id": job.id, "state": job.state.value, "run_at": job.run_at.isoformat()}
+        emit(
+            args,
+            scheduled,
+            lambda out: out.write(
+                f"distribution plan {job.id} scheduled for {job.run_at.isoformat()}\n"
+            ),
+        )
         return 0
     result = reach.distribution.distribute(request)
-    data = {
+    data: dict[str, Any] = {
         "list": result.list_name,
         "scope": result.scope.value,
         "assigned": result.assigned,
@@ -132,7 +159,9 @@ def cmd_distribute(reach: Reach, args: argparse.Namespace) -> int:
     }
 
     def human(out: TextIO) -> None:
-        out.write(f"distributed {result.assigned} records of {result.list_name} ({result.scope.value})\n")
+        out.write(
+            f"distributed {result.assigned} records of {result.list_name} ({result.scope.value})\n"
+        )
         table(out, ["agent", "records"], [[s.agent, s.count] for s in result.shares])
 
     emit(args, data, human)
@@ -143,11 +172,25 @@ def cmd_distributions(reach: Reach, args: argparse.Namespace) -> int:
     """List distribution plans or run the due ones."""
     jobs = reach.distribution.run_due() if args.action == "run-due" else reach.distribution.plans()
     rows = [
-        {"plan_id": j.id, "state": j.state.value, "run_at": j.run_at.isoformat(),
-         "list": j.payload.get("list_name"), "result": j.result, "error": j.error}
+        {
+            "plan_id": j.id,
+            "state": j.state.value,
+            "run_at": j.run_at.isoformat(),
+            "list": j.payload.get("list_name"),
+            "result": j.result,
+            "error": j.error,
+        }
         for j in jobs
     ]
-    emit(args, rows, lambda out: table(out, ["id", "list", "state", "run at", "error"], [[r["plan_id"], r["list"], r["state"], r["run_at"], r["error"]] for r in rows]))
+    emit(
+        args,
+        rows,
+        lambda out: table(
+            out,
+            ["id", "list", "state", "run at", "error"],
+            [[r["plan_id"], r["list"], r["state"], r["run_at"], r["error"]] for r in rows],
+        ),
+    )
     return 1 if any(j.state.value == "failed" for j in jobs) and args.action else 0
 
 
@@ -165,16 +208,22 @@ def cmd_assign(reach: Reach, args: argparse.Namespace) -> int:
         status=ProcessingStatus(args.status) if args.status else None,
     )
     count = reach.distribution.assign(args.list, agent=args.agent, query=query, limit=args.limit)
-    emit(args, {"list": args.list, "agent": args.agent, "assigned": count},
-         lambda out: out.write(f"assigned {count} records of {args.list} to agent {args.agent}\n"))
+    emit(
+        args,
+        {"list": args.list, "agent": args.agent, "assigned": count},
+        lambda out: out.write(f"assigned {count} records of {args.list} to agent {args.agent}\n"),
+    )
     return 0
 
 
 def cmd_mark(reach: Reach, args: argparse.Namespace) -> int:
     """Mark a record worked."""
     contact = reach.distribution.mark(args.contact_id, ProcessingStatus(args.status))
-    emit(args, {"contact_id": contact.id, "status": contact.status.value},
-         lambda out: out.write(f"record {contact.id} is now {contact.status.value}\n"))
+    emit(
+        args,
+        {"contact_id": contact.id, "status": contact.status.value},
+        lambda out: out.write(f"record {contact.id} is now {contact.status.value}\n"),
+    )
     return 0
 
 
@@ -187,15 +236,27 @@ def cmd_task_stats(reach: Reach, args: argparse.Namespace) -> int:
         "completed": stats.completed,
         "assigned": stats.assigned,
         "unassigned": stats.unassigned,
-        "agents": {a.agent: {"assigned": a.assigned, "worked": a.worked, "remaining": a.remaining} for a in stats.agents},
+        "agents": {
+            a.agent: {"assigned": a.assigned, "worked": a.worked, "remaining": a.remaining}
+            for a in stats.agents
+        },
     }
 
     def human(out: TextIO) -> None:
-        key_values(out, [("total", stats.total), ("completed", stats.completed),
-                         ("assigned", stats.assigned), ("unassigned", stats.unassigned)])
-        table(out, ["agent", "assigned", "worked", "remaining"],
-              [[a.agent, a.assigned, a.worked, a.remaining] for a in stats.agents])
+        key_values(
+            out,
+            [
+                ("total", stats.total),
+                ("completed", stats.completed),
+                ("assigned", stats.assigned),
+                ("unassigned", stats.unassigned),
+            ],
+        )
+        table(
+            out,
+            ["agent", "assigned", "worked", "remaining"],
+            [[a.agent, a.assigned, a.worked, a.remaining] for a in stats.agents],
+        )
 
     emit(args, data, human)
     return 0
-

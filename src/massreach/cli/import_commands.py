@@ -12,7 +12,7 @@ from massreach.core.masking import mask_phone
 from massreach.engine import Reach
 from massreach.markers import hookimpl
 from massreach.model import DuplicatePolicy, ImportOptions, ImportPlan
-from massreach.model.contacts import ContactQuery
+from massreach.model.contacts import Contact, ContactQuery
 from massreach.services.plan_exports import EXPORTS
 
 
@@ -33,7 +33,9 @@ def add_commands(subparsers: Any) -> None:
     p.set_defaults(func=cmd_inspect)
 
     p = subparsers.add_parser("plans", help="list import plans, or run the due ones")
-    p.add_argument("action", nargs="?", choices=["run-due"], help="run-due: run plans whose time has come")
+    p.add_argument(
+        "action", nargs="?", choices=["run-due"], help="run-due: run plans whose time has come"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_plans)
 
@@ -43,7 +45,9 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("plan_id", type=int)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_plan_show)
-    p = plan_sub.add_parser("export", help="download succeeded, failed, duplicate rows or the original")
+    p = plan_sub.add_parser(
+        "export", help="download succeeded, failed, duplicate rows or the original"
+    )
     p.add_argument("plan_id", type=int)
     p.add_argument("which", choices=EXPORTS)
     p.add_argument("-o", "--output", required=True, help="where to write the file")
@@ -64,7 +68,9 @@ def add_commands(subparsers: Any) -> None:
 
 
 def _import_options(p: argparse.ArgumentParser, *, list_required: bool = True) -> None:
-    p.add_argument("--list", required=list_required, help="the list (campaign, task) to import into")
+    p.add_argument(
+        "--list", required=list_required, help="the list (campaign, task) to import into"
+    )
     p.add_argument("--kind", choices=["bulk_send", "calling", "crm_status"], default="bulk_send")
     p.add_argument("--tag", action="append", default=[], help="a tag for every record (repeatable)")
     p.add_argument("--region", default="VN", help="region for numbers without a country code")
@@ -73,7 +79,9 @@ def _import_options(p: argparse.ArgumentParser, *, list_required: bool = True) -
     p.add_argument("--sheet", default=None, help="Excel sheet name")
     p.add_argument("--skip-rows", type=int, default=0, help="rows before the header")
     p.add_argument("--no-header", action="store_true", help="the file has no header row")
-    p.add_argument("--columns", default="", help="with --no-header: fields by position, comma-separated")
+    p.add_argument(
+        "--columns", default="", help="with --no-header: fields by position, comma-separated"
+    )
     p.add_argument("--map", type=key_value, action="append", default=[], metavar="HEADER=FIELD")
     p.add_argument("--on-duplicate", choices=["skip", "update"], default="skip")
     p.add_argument("--clear-owner", action="store_true")
@@ -149,7 +157,9 @@ def plan_summary(plan: ImportPlan) -> dict[str, Any]:
         "finished_at": plan.finished_at.isoformat() if plan.finished_at else None,
         "creator": plan.creator,
         "mapping": [list(pair) for pair in plan.mapping],
-        "error": None if plan.error_code is None else {"code": plan.error_code, "message": plan.error_message},
+        "error": None
+        if plan.error_code is None
+        else {"code": plan.error_code, "message": plan.error_message},
     }
 
 
@@ -207,7 +217,10 @@ def cmd_inspect(reach: Reach, args: argparse.Namespace) -> int:
                 ("format", preview.format),
                 ("encoding", preview.encoding),
                 ("delimiter", repr(preview.delimiter)),
-                ("mapping", "remembered from the last import" if preview.remembered else "proposed"),
+                (
+                    "mapping",
+                    "remembered from the last import" if preview.remembered else "proposed",
+                ),
             ],
         )
         table(out, ["column", "field"], [list(p) for p in preview.mapping])
@@ -229,8 +242,18 @@ def cmd_plans(reach: Reach, args: argparse.Namespace) -> int:
             out,
             ["id", "file", "state", "total", "ok", "failed", "dup", "rate", "run at", "creator"],
             [
-                [r["plan_id"], r["file_name"], r["state"], r["total"], r["succeeded"], r["failed"],
-                 r["duplicates"], f"{r['success_rate']:.0%}", r["run_at"], r["creator"]]
+                [
+                    r["plan_id"],
+                    r["file_name"],
+                    r["state"],
+                    r["total"],
+                    r["succeeded"],
+                    r["failed"],
+                    r["duplicates"],
+                    f"{r['success_rate']:.0%}",
+                    r["run_at"],
+                    r["creator"],
+                ]
                 for r in rows
             ],
         )
@@ -250,14 +273,24 @@ def cmd_plan_export(reach: Reach, args: argparse.Namespace) -> int:
     """Write a plan's rows or original file."""
     count = reach.imports.export(args.plan_id, args.which, args.output)
     result = {"plan_id": args.plan_id, "export": args.which, "path": args.output, "rows": count}
-    emit(args, result, lambda out: out.write(f"wrote {args.which} of plan {args.plan_id} to {args.output} ({count} rows)\n"))
+    emit(
+        args,
+        result,
+        lambda out: out.write(
+            f"wrote {args.which} of plan {args.plan_id} to {args.output} ({count} rows)\n"
+        ),
+    )
     return 0
 
 
 def cmd_plan_delete(reach: Reach, args: argparse.Namespace) -> int:
     """Delete a plan and its file."""
     reach.imports.delete(args.plan_id)
-    emit(args, {"plan_id": args.plan_id, "deleted": True}, lambda out: out.write(f"deleted plan {args.plan_id}\n"))
+    emit(
+        args,
+        {"plan_id": args.plan_id, "deleted": True},
+        lambda out: out.write(f"deleted plan {args.plan_id}\n"),
+    )
     return 0
 
 
@@ -271,17 +304,19 @@ def cmd_contacts(reach: Reach, args: argparse.Namespace) -> int:
 
         raise NotFound(f"there is no list {args.list!r}", code="list.not_found")
     show = (lambda p: p) if (args.unmask or args.json) else mask_phone
-    contacts = []
+    contacts: list[Contact] = []
     after = 0
     while args.limit is None or len(contacts) < args.limit:
-        page = reach.storage.find_contacts(ContactQuery(list_id=found.id), limit=1000, after_id=after)
+        page = reach.storage.find_contacts(
+            ContactQuery(list_id=found.id), limit=1000, after_id=after
+        )
         if not page:
             break
         contacts.extend(page)
         after = page[-1].id
     if args.limit is not None:
         contacts = contacts[: args.limit]
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": c.id,
             "phone": None if c.phone is None else show(c.phone),
@@ -299,7 +334,18 @@ def cmd_contacts(reach: Reach, args: argparse.Namespace) -> int:
         table(
             out,
             ["id", "phone", "email", "name", "tags", "owner", "status"],
-            [[r["id"], r["phone"], r["email"], r["name"], ",".join(r["tags"]), r["owner"], r["status"]] for r in rows],
+            [
+                [
+                    r["id"],
+                    r["phone"],
+                    r["email"],
+                    r["name"],
+                    ",".join(r["tags"]),
+                    r["owner"],
+                    r["status"],
+                ]
+                for r in rows
+            ],
         )
 
     emit(args, rows, human)

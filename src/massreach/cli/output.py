@@ -10,7 +10,9 @@ from typing import Any, TextIO
 from massreach.converters import to_plain
 
 
-def emit(args: Any, data: Any, human: Callable[[TextIO], object], out: TextIO | None = None) -> None:
+def emit(
+    args: Any, data: Any, human: Callable[[TextIO], object], out: TextIO | None = None
+) -> None:
     """Print ``data`` as one JSON document when ``--json`` was given, else call ``human``."""
     stream = sys.stdout if out is None else out
     if getattr(args, "json", False):

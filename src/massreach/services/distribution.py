@@ -142,7 +142,9 @@ class DistributionService:
         self._list(request.list_name)
         self._planner(request)
         if at.tzinfo is None:
-            raise InvalidInput("the distribution time needs a timezone", code="distribution.naive_time")
+            raise InvalidInput(
+                "the distribution time needs a timezone", code="distribution.naive_time"
+            )
         job = ScheduledJob(
             id=0,
             kind=JOB_KIND,
@@ -161,11 +163,15 @@ class DistributionService:
         """Run every distribution plan whose time has come."""
         now = self.context.now()
         finished: list[ScheduledJob] = []
-        for job in self.storage.claim_due_jobs(JOB_KIND, worker=self.worker, now=now, lease=JOB_LEASE):
+        for job in self.storage.claim_due_jobs(
+            JOB_KIND, worker=self.worker, now=now, lease=JOB_LEASE
+        ):
             try:
                 result = self.distribute(_request_from_payload(job.payload))
             except (InvalidInput, NotFound) as exc:
-                self.storage.finish_job(job.id, state=JobState.failed, now=self.context.now(), error=str(exc))
+                self.storage.finish_job(
+                    job.id, state=JobState.failed, now=self.context.now(), error=str(exc)
+                )
             else:
                 self.storage.finish_job(
                     job.id,
@@ -180,9 +186,7 @@ class DistributionService:
 
     # -- manual work ----------------------------------------------------------------
 
-    def assign(
-        self, list_name: str, *, agent: str, query: ContactQuery, limit: int | None
-    ) -> int:
+    def assign(self, list_name: str, *, agent: str, query: ContactQuery, limit: int | None) -> int:
         """Give up to ``limit`` records matching ``query`` to one agent (import order)."""
         target = self._list(list_name)
         self._active_agents([agent])
@@ -226,14 +230,18 @@ class DistributionService:
     def _planner(self, request: DistributionRequest) -> EvenSplit | WeightedSplit | CountSplit:
         if request.mode == "counts":
             if not request.counts:
-                raise InvalidInput("give a count per agent, e.g. 6001=50,6002=30", code="distribution.no_agents")
+                raise InvalidInput(
+                    "give a count per agent, e.g. 6001=50,6002=30", code="distribution.no_agents"
+                )
             self._active_agents([agent for agent, _ in request.counts])
             return CountSplit(request.counts, allow_partial=request.allow_partial)
         agents = list(request.agents)
         if not agents:
             agents = [a.id for a in self.storage.agents(active_only=True)]
         if not agents:
-            raise InvalidInput("there is no active agent to distribute to", code="distribution.no_agents")
+            raise InvalidInput(
+                "there is no active agent to distribute to", code="distribution.no_agents"
+            )
         self._active_agents(agents)
         if request.mode == "even":
             return EvenSplit(tuple(agents))

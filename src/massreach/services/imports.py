@@ -243,7 +243,11 @@ class ImportService:
     def delete(self, plan_id: int) -> None:
         """Delete a plan, its row results and its stored file (imported records stay)."""
         plan = self.plan(plan_id)
-        if plan.state == PlanState.running and plan.lease_until and plan.lease_until > self.context.now():
+        if (
+            plan.state == PlanState.running
+            and plan.lease_until
+            and plan.lease_until > self.context.now()
+        ):
             raise InvalidInput(
                 f"import plan {plan_id} is running; delete it when it has finished",
                 code="plan.running",
@@ -283,7 +287,9 @@ class ImportService:
         return self.storage.create_list(name, feed=ListFeed.csv, created_by=creator, now=now)
 
     def _open(self, path: Path, options: ImportOptions, display_name: str) -> Table:
-        read = ReadOptions(encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet)
+        read = ReadOptions(
+            encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet
+        )
         return self.readers.open(path, read, display_name=display_name)
 
     def _layout(
@@ -303,7 +309,7 @@ class ImportService:
                 width = len(cells)
             mapping = positional_mapping(max(width, len(options.columns)), options.columns)
             return _Layout(options.skip_rows, mapping, False)
-        header_row, headers = 0, ()
+        header_row, headers = 0, tuple[str, ...]()
         for number, cells in table.rows(start=first_row):
             if number < first_row or is_blank(cells):
                 continue
@@ -329,7 +335,10 @@ class ImportService:
 
     def _run_claimed(self, plan: ImportPlan) -> None:
         options = plan.options
-        with self.storage.plan_file(plan.id) as path, self._open(path, options, plan.file_name) as table:
+        with (
+            self.storage.plan_file(plan.id) as path,
+            self._open(path, options, plan.file_name) as table,
+        ):
             layout = self._layout(table, options, plan.mapping, plan.file_name)
             info = table.info
             plan = attrs.evolve(

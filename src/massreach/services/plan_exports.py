@@ -73,7 +73,12 @@ def export_plan(service: ImportService, plan: ImportPlan, which: str, destinatio
             elif matched and pending is not None:
                 writer.writerow(
                     [safe_cell(c) for c in cells]
-                    + [str(number), pending.code, safe_cell(pending.column or ""), safe_cell(pending.message)]
+                    + [
+                        str(number),
+                        pending.code,
+                        safe_cell(pending.column or ""),
+                        safe_cell(pending.message),
+                    ]
                 )
                 written += 1
     return written
