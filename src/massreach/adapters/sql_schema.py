@@ -231,8 +231,17 @@ def m001_initial(d: Dialect) -> Sequence[str]:
     return [d.ddl(statement) for statement in statements]
 
 
+def m002_contacts_fillfactor(d: Dialect) -> Sequence[str]:
+    """PostgreSQL: leave room in each page of ``contacts`` so that the frequent
+    updates of unindexed columns (owner, status, assigned and processed times) can
+    stay on their page (HOT) instead of adding an entry to every index."""
+    if d.name != "postgresql":
+        return []
+    return ["ALTER TABLE contacts SET (fillfactor = 70)"]
+
+
 #: Every migration, in the order it is applied. Append only.
-MIGRATIONS: tuple[Migration, ...] = (m001_initial,)
+MIGRATIONS: tuple[Migration, ...] = (m001_initial, m002_contacts_fillfactor)
 
 
 def _name(migration: Migration) -> str:
