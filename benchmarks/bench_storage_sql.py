@@ -178,17 +178,6 @@ def clear_outbox(url: str) -> None:
         storage.close()
 
 
-def expand_in_child(url: str, list_id: int, *, raw: bool) -> dict[str, float]:
-    clear_outbox(url)
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    child = ctx.Process(target=_expand_child, args=(url, list_id, raw, queue))
-    child.start()
-    result: dict[str, float] = queue.get()
-    child.join()
-    return result
-
-
 # -- backends ------------------------------------------------------------------------------
 @contextmanager
 def sqlite_url() -> Iterator[str]:
@@ -208,34 +197,54 @@ def postgres_url(server: str) -> Iterator[str]:
             admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def run_backend(label: str, url: str, args: argparse.Namespace) -> None:
-    print(f"\n== {label} ({args.rows:,} contacts) ==", flush=True)
+def _setup_child(url: str, args: argparse.Namespace, out: Any) -> None:
     storage = open_storage(url)
     try:
         seconds, big = timed(lambda: populate(storage, "big", args.rows))
-        print(f"setup: {args.rows:,} contacts stored in {seconds:.1f} s", flush=True)
         small = populate(storage, "small", args.small)
-        d = bench_distribute(storage, big, args.agents)
-        print(
-            f"distribute {args.rows:,} records to {args.agents} agents: "
-            f"{d['distribute_s']:.2f} s; single UPDATE of all rows: "
-            f"{d['baseline_update_s']:.2f} s; ratio {d['distribute_s'] / d['baseline_update_s']:.2f}",
-            flush=True,
-        )
+        result = bench_distribute(storage, big, args.agents)
+        out.put({"setup_s": seconds, "big": big, "small": small, **result})
     finally:
         storage.close()
-    raw = expand_in_child(url, big, raw=True)
+
+
+def in_child(target: Callable[..., None], *args: Any) -> dict[str, Any]:
+    """Run ``target(*args, queue)`` in a fresh process and return what it put.
+    The parent stays small, so each child's peak RSS (which Linux carries over
+    from the parent at fork) is the child's own."""
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    child = ctx.Process(target=target, args=(*args, queue))
+    child.start()
+    result: dict[str, Any] = queue.get()
+    child.join()
+    return result
+
+
+def run_backend(label: str, url: str, args: argparse.Namespace) -> None:
+    print(f"\n== {label} ({args.rows:,} contacts) ==", flush=True)
+    d = in_child(_setup_child, url, args)
+    print(f"setup: {args.rows:,} contacts stored in {d['setup_s']:.1f} s", flush=True)
+    print(
+        f"distribute {args.rows:,} records to {args.agents} agents: "
+        f"{d['distribute_s']:.2f} s; single UPDATE of all rows: "
+        f"{d['baseline_update_s']:.2f} s; ratio {d['distribute_s'] / d['baseline_update_s']:.2f}",
+        flush=True,
+    )
+    clear_outbox(url)
+    raw = in_child(_expand_child, url, d["big"], True)
     print(
         f"raw INSERT ... SELECT of {raw['messages']:,} rows: {raw['seconds']:.2f} s, "
         f"{raw['messages'] / raw['seconds']:,.0f} rows/s",
         flush=True,
     )
-    for name, list_id in (("small", small), ("big", big)):
-        e = expand_in_child(url, list_id, raw=False)
+    for name in ("small", "big"):
+        clear_outbox(url)
+        e = in_child(_expand_child, url, d[name], False)
         print(
             f"expand_audience ({name}): {e['messages']:,} messages in {e['seconds']:.2f} s = "
             f"{e['messages'] / e['seconds']:,.0f} messages/s; peak RSS {e['peak_rss_mb']:.0f} MB "
-            f"(process start {e['rss_before_mb']:.0f} MB)",
+            f"(before expanding {e['rss_before_mb']:.0f} MB)",
             flush=True,
         )
         if name == "big":
