@@ -73,14 +73,10 @@ PERSISTED: tuple[type[Any], ...] = (
     Template,
 )
 
+# Fixed offsets only: a local time in a DST gap or fold never compares equal to the
+# same instant in another zone (PEP 495); named zones have their own test below.
 _zones = st.sampled_from(
-    [
-        UTC,
-        timezone(timedelta(hours=7)),
-        timezone(timedelta(hours=-3, minutes=-30)),
-        ZoneInfo("Asia/Ho_Chi_Minh"),
-        ZoneInfo("Europe/Warsaw"),
-    ]
+    [UTC, timezone(timedelta(hours=7)), timezone(timedelta(hours=-3, minutes=-30))]
 )
 aware_datetimes = st.datetimes(
     min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1), timezones=_zones
