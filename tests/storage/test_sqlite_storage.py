@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from massreach.adapters.sql_schema import MIGRATIONS
-from massreach.adapters.sqlite_storage import SqliteStorage, sqlite_path
+from massreach.adapters.sqlite_storage import SQLITE, SqliteStorage, sqlite_path
 from massreach.errors import StorageError
 from massreach.model import ContactDraft
 from massreach.model.contacts import ListFeed
@@ -135,3 +137,12 @@ def test_plan_files_live_beside_the_database(sqlite_url: str, tmp_path: Path) ->
         assert not kept.exists()
     finally:
         storage.close()
+
+
+@given(st.datetimes(timezones=st.timezones()))
+def test_times_are_exact_integers_that_sort_as_instants(moment: datetime) -> None:
+    dialect = SQLITE
+    stored = dialect.ts(moment)
+    assert isinstance(stored, int)
+    assert dialect.from_ts(stored) == moment.astimezone(UTC)
+    assert dialect.ts(moment + timedelta(microseconds=1)) == stored + 1

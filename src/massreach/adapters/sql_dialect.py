@@ -12,8 +12,10 @@ placeholders and a handful of substitutions asked from the dialect:
   writing transaction is ``BEGIN IMMEDIATE`` and holds the whole database);
 - a few bulk operations: allocating ids, bulk inserts, a transaction-scoped lock on a key.
 
-Times are ``TIMESTAMPTZ`` on PostgreSQL and fixed-width ISO-8601 text in UTC on
-SQLite (``2026-01-31T08:00:00.000000+00:00``), which sorts as the instants do.
+Times are ``TIMESTAMPTZ`` on PostgreSQL and integer microseconds since the Unix
+epoch (UTC) on SQLite: exact to the microsecond like ``TIMESTAMPTZ``, sorted and
+compared as the instants are, and 8 bytes instead of 32 for ISO text, which keeps
+rows small (a distribution writes ``assigned_at`` into every record it hands out).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -87,6 +89,9 @@ def decode_json(value: Any) -> Any:
     return json.loads(value)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 @lru_cache(maxsize=2048)
 def percent_placeholders(sql: str) -> str:
     """``?`` placeholders as ``%s`` (and literal ``%`` doubled), for psycopg."""
@@ -109,7 +114,7 @@ class Dialect:
     driver_errors: tuple[type[Exception], ...] = (sqlite3.Error,)
     types: Mapping[str, str] = {
         "id": "INTEGER PRIMARY KEY AUTOINCREMENT",
-        "ts": "TEXT",
+        "ts": "INTEGER",
         "json": "TEXT",
         "blob": "BLOB",
         "bool": "INTEGER",
@@ -128,10 +133,11 @@ class Dialect:
 
     # -- values --------------------------------------------------------------------
     def ts(self, value: datetime | None) -> Any:
-        """A time as a parameter."""
+        """A time as a parameter: microseconds since the epoch (exact integers)."""
         if value is None:
             return None
-        return value.astimezone(UTC).isoformat(timespec="microseconds")
+        delta = value - _EPOCH
+        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
     def from_ts(self, value: Any) -> datetime | None:
         """A stored time back as an aware datetime in UTC."""
@@ -139,7 +145,7 @@ class Dialect:
             return None
         if isinstance(value, datetime):
             return value.astimezone(UTC)
-        return datetime.fromisoformat(str(value)).astimezone(UTC)
+        return _EPOCH + timedelta(microseconds=int(value))
 
     def many(self, values: Iterable[Any]) -> Any:
         """A list of values as the ONE parameter of :meth:`in_`."""
