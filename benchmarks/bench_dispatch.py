@@ -29,6 +29,7 @@ import http.client
 import json
 import shutil
 import smtplib
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -38,6 +39,12 @@ from pathlib import Path
 from typing import Any
 
 from bench_dispatch_channels import API_KEY, FROM, run_variants, server_process, timed
+
+try:
+    from benchmarks.table import record
+except ImportError:  # run as a plain script from elsewhere
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.table import record
 
 from massreach.config import DispatchConfig, MassreachConfig
 from massreach.engine import Reach
@@ -142,7 +149,7 @@ def bench_smtp(count: int, rounds: int, folder: Path) -> None:
 
         variants: list[Variant] = [("raw smtplib loop, pre-built bytes, 1 conn", raw_loop)]
         variants += [(f"dispatcher (SQLite), SMTP {n} conn", dispatcher(n)) for n in (1, 4)]
-        run_variants(variants, rounds)
+        _record(run_variants(variants, rounds), "dispatch email", "msg/s raw smtplib 1 conn")
     print(f"  server counted {final[1] if len(final) > 1 else '?'} of {count * 3 * rounds}")
 
 
@@ -214,7 +221,14 @@ def bench_http(count: int, rounds: int, folder: Path) -> None:
         ("dispatcher (SQLite), one POST per message", dispatcher(False)),
         ("dispatcher (SQLite), batch mode (100/POST)", dispatcher(True)),
     ]
-    run_variants(variants, rounds)
+    _record(run_variants(variants, rounds), "dispatch SMS", "msg/s raw http.client")
+
+
+def _record(rows: list[tuple[str, float, int]], prefix: str, baseline_label: str) -> None:
+    """Put the dispatcher variants into the shared benchmark table."""
+    raw = rows[0][2] / rows[0][1]
+    for name, seconds, count in rows[1:]:
+        record(f"{prefix}: {name}", count / seconds, "msg/s", raw, baseline_label)
 
 
 def main() -> None:
