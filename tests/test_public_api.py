@@ -11,7 +11,9 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 def test_every_public_name_has_a_docstring() -> None:
-    missing = [n for n in massreach.__all__ if not (inspect.getdoc(getattr(massreach, n)) or "").strip()]
+    missing = [
+        n for n in massreach.__all__ if not (inspect.getdoc(getattr(massreach, n)) or "").strip()
+    ]
     assert missing == []
 
 
