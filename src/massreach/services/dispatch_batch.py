@@ -347,6 +347,8 @@ class BatchSender:
                 len(outcomes) - recorded,
             )
         hooks = self.context.hooks
+        listened = bool(hooks.pm.hook.massreach_message_outcome.get_hookimpls())
         for message, outcome in outcomes:
             batch.states[message.id] = outcome.state
-            hooks.message_outcome(message, outcome)
+            if listened:
+                hooks.message_outcome(message, outcome)
