@@ -146,3 +146,23 @@ def test_times_are_exact_integers_that_sort_as_instants(moment: datetime) -> Non
     assert isinstance(stored, int)
     assert dialect.from_ts(stored) == moment.astimezone(UTC)
     assert dialect.ts(moment + timedelta(microseconds=1)) == stored + 1
+
+
+@given(st.text(max_size=20), st.lists(st.text(max_size=8), max_size=3))
+def test_values_shared_by_a_whole_batch_round_trip(name: str, tags: list[str]) -> None:
+    """A value every row of a batch shares is written into the INSERT as a literal:
+    quotes, ``?``, newlines and the like must come back unchanged."""
+    storage = SqliteStorage("sqlite:///:memory:")
+    try:
+        lst = storage.create_list("x", feed=ListFeed.csv, created_by=None, now=NOW)
+        drafts = [
+            ContactDraft(list_id=lst.id, phone=f"+8491234567{i}", name=name, tags=tags)
+            for i in range(3)
+        ]
+        ids = storage.add_contacts(drafts, now=NOW)
+        for contact_id in ids:
+            stored = storage.get_contact(contact_id)
+            assert stored is not None
+            assert (stored.name, stored.tags) == (name, tuple(tags))
+    finally:
+        storage.close()
