@@ -174,6 +174,14 @@ def _print_preview(out: TextIO, p: Preview) -> None:
         ]
     else:
         pairs.append(("subject", p.subject))
+    if p.quota is not None:
+        q = p.quota
+        later = ", ".join(f"{day.isoformat()}: {count}" for day, count in q.by_day)
+        pairs.append(("quota", f"{q.now} of {q.total} can go from {q.start.isoformat()}"))
+        if q.held:
+            pairs.append(("held by quota", f"{q.held} ({later})"))
+        if q.never:
+            pairs.append(("never (zero cap)", q.never))
     key_values(out, pairs)
     out.write("-" * 40 + "\n" + p.text + "\n" + "-" * 40 + "\n")
     for problem in p.problems:

@@ -29,6 +29,7 @@ from massreach.services.campaign_base import (
     mask_target,
     render_error,
 )
+from massreach.services.campaign_quota import QuotaForecast, quota_forecast
 from massreach.services.rendering import MessageRenderer
 
 __all__ = [
@@ -78,7 +79,8 @@ class Preview:
     SMS: ``text`` is the message as it will be sent (advertising label, opt-out,
     transliteration applied); ``encoding``, ``segments`` and ``characters`` are
     its counts; ``original`` and ``transliterated`` are the counts of the text
-    without and with transliteration, whichever the campaign uses.
+    without and with transliteration, whichever the campaign uses. ``quota`` (advertising
+    SMS) says how many messages the carrier quotas let through now and when the rest can go.
     """
 
     campaign: str
@@ -102,6 +104,7 @@ class Preview:
     total_segments_exact: bool
     sampled: int
     problems: tuple[RenderProblem, ...] = field(converter=to_tuple)
+    quota: QuotaForecast | None = None
 
 
 @frozen
@@ -261,6 +264,7 @@ class Previewing(CampaignBase):
             total_segments_exact=exact,
             sampled=sample.checked,
             problems=sample.problems,
+            quota=quota_forecast(self.storage, self.context.config, campaign, self.context.now()),
         )
 
     def confirm(self, name: str) -> Confirmation:
