@@ -49,7 +49,7 @@ def test_forecast_counts_what_passes_now_and_when_the_rest_can_go() -> None:
     with Reach("memory:", autoload=False, env={}, clock=lambda: NOW) as reach:
         _campaign(reach)
         _use(reach, VIETTEL[0], 2)  # day cap (2) reached: tomorrow
-        day, month = viettel_counter_keys(VIETTEL[1], NOW)
+        _, month = viettel_counter_keys(VIETTEL[1], NOW)
         for _ in range(8):  # month cap (8) reached: the first of next month
             assert reach.storage.reserve_counters([(month, 100)])
         preview = reach.campaigns.preview("km")
