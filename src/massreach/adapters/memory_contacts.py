@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 import attrs
 
@@ -29,12 +28,11 @@ from massreach.model import (
     ContactUpdate,
     TaskStats,
 )
-from massreach.model.contacts import ListFeed
+from massreach.model.contacts import ListFeed, apply_update
 from massreach.storage.protocol import SharePlanner
 
 __all__ = ["MemoryContacts"]
 
-_UPDATED_AS_IS = ("email", "name", "description", "gender", "crm_id", "plan_id")
 
 
 def _pinned(contact: Contact, now: datetime) -> bool:
@@ -178,33 +176,10 @@ class MemoryContacts(MemoryState):
         contact = self._contacts.get(update.contact_id)
         if contact is None:
             return
-        changes: dict[str, Any] = {
-            name: getattr(update, name)
-            for name in _UPDATED_AS_IS
-            if getattr(update, name) is not None
-        }
-        if update.add_tags:
-            changes["tags"] = contact.tags + tuple(
-                dict.fromkeys(t for t in update.add_tags if t not in contact.tags)
-            )
-        if update.fields:
-            changes["fields"] = {**contact.fields, **update.fields}
-        if update.clear_owner:
-            changes.update(owner=None, assigned_at=None)
-        if update.owner is not None:
-            changes.update(owner=update.owner, assigned_at=now)
-        if update.status is not None:
-            done = update.status is not ProcessingStatus.unprocessed
-            changes.update(status=update.status, processed_at=now if done else None)
-        if update.callback_at is not None:
-            changes["callback_at"] = update.callback_at
-        if update.callback_agent is not None:
-            changes["callback_agent"] = update.callback_agent
-        if update.move_to_list is not None and update.move_to_list != contact.list_id:
-            changes.update(
-                list_id=update.move_to_list, position=self._position_in(update.move_to_list)
-            )
-        self._store(in_utc(attrs.evolve(contact, **changes)))
+        target = update.move_to_list
+        moving = target is not None and target != contact.list_id
+        position = self._position_in(target) if target is not None and moving else None
+        self._store(in_utc(apply_update(contact, update, now, position=position)))
 
     def _moves(self, updates: Sequence[ContactUpdate]) -> list[tuple[int, int]]:
         return [(u.contact_id, u.move_to_list) for u in updates if u.move_to_list is not None]

@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import attrs
-
 from massreach.adapters.sql_base import SqlBase, Tx
 from massreach.adapters.sql_dialect import encode_fields, encode_tags
 from massreach.adapters.sql_rows import (
@@ -39,12 +37,11 @@ from massreach.model import (
     ContactUpdate,
     ImportBatch,
 )
-from massreach.model.contacts import ListFeed
+from massreach.model.contacts import ListFeed, apply_update
 
 __all__ = ["SqlContacts"]
 
 _CONTACT_SELECT = f"SELECT {columns(CONTACT_COLUMNS, 'c')} FROM contacts c"
-_UPDATED_AS_IS = ("email", "name", "description", "gender", "crm_id", "plan_id")
 _UPDATE_CONTACT = (
     "UPDATE contacts SET list_id = ?, position = ?, email = ?, email_key = ?, name = ?,"
     " description = ?, gender = ?, crm_id = ?, tags = {jp}, fields = {jp}, owner = ?,"
@@ -298,32 +295,10 @@ class SqlContacts(SqlBase):
 
     def _updated(self, tx: Tx, contact: Contact, update: ContactUpdate, now: datetime) -> Contact:
         """One contact after one update."""
-        changes: dict[str, Any] = {
-            name: getattr(update, name)
-            for name in _UPDATED_AS_IS
-            if getattr(update, name) is not None
-        }
-        if update.add_tags:
-            changes["tags"] = contact.tags + tuple(
-                dict.fromkeys(t for t in update.add_tags if t not in contact.tags)
-            )
-        if update.fields:
-            changes["fields"] = {**contact.fields, **update.fields}
-        if update.clear_owner:
-            changes.update(owner=None, assigned_at=None)
-        if update.owner is not None:
-            changes.update(owner=update.owner, assigned_at=now)
-        if update.status is not None:
-            done = update.status is not ProcessingStatus.unprocessed
-            changes.update(status=update.status, processed_at=now if done else None)
-        if update.callback_at is not None:
-            changes["callback_at"] = update.callback_at
-        if update.callback_agent is not None:
-            changes["callback_agent"] = update.callback_agent
+        position = None
         if update.move_to_list is not None and update.move_to_list != contact.list_id:
             position = self._take_positions(tx, update.move_to_list, 1)
-            changes.update(list_id=update.move_to_list, position=position)
-        return attrs.evolve(contact, **changes)
+        return apply_update(contact, update, now, position=position)
 
     def delete_contacts(self, contact_ids: Sequence[int]) -> int:
         """Delete contacts; returns how many existed."""

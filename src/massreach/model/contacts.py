@@ -140,3 +140,45 @@ class ContactQuery:
     def evolve(self, **changes: Any) -> ContactQuery:
         """A copy with some parts changed."""
         return attrs.evolve(self, **changes)
+
+
+#: ContactUpdate fields copied to the contact when given (not None).
+_UPDATED_AS_IS = ("email", "name", "description", "gender", "crm_id", "plan_id")
+
+
+def apply_update(
+    contact: Contact, update: ContactUpdate, now: datetime, *, position: int | None = None
+) -> Contact:
+    """``contact`` after ``update`` at ``now`` (the rule every storage backend applies).
+
+    Tags are added in order without repeats, fields merged, ``clear_owner`` applied
+    before ``owner``; a processing status other than unprocessed stamps
+    ``processed_at``. A move to another list needs the contact's new ``position``
+    there, which the backend allocates.
+    """
+    changes: dict[str, Any] = {
+        name: getattr(update, name) for name in _UPDATED_AS_IS if getattr(update, name) is not None
+    }
+    if update.add_tags:
+        changes["tags"] = contact.tags + tuple(
+            dict.fromkeys(t for t in update.add_tags if t not in contact.tags)
+        )
+    if update.fields:
+        changes["fields"] = {**contact.fields, **update.fields}
+    if update.clear_owner:
+        changes.update(owner=None, assigned_at=None)
+    if update.owner is not None:
+        changes.update(owner=update.owner, assigned_at=now)
+    if update.status is not None:
+        done = update.status is not ProcessingStatus.unprocessed
+        changes.update(status=update.status, processed_at=now if done else None)
+    if update.callback_at is not None:
+        changes["callback_at"] = update.callback_at
+    if update.callback_agent is not None:
+        changes["callback_agent"] = update.callback_agent
+    if update.move_to_list is not None and update.move_to_list != contact.list_id:
+        if position is None:
+            raise ValueError("a move to another list needs the new position")
+        changes.update(list_id=update.move_to_list, position=position)
+    return attrs.evolve(contact, **changes)
+
