@@ -255,8 +255,7 @@ class Dialect:
             bound.append(index)
         pick = operator.itemgetter(*bound) if bound else None
         params = [
-            () if pick is None else (pick(row) if len(bound) > 1 else (pick(row),))
-            for row in rows
+            () if pick is None else (pick(row) if len(bound) > 1 else (pick(row),)) for row in rows
         ]
         cur.executemany(
             f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(values)})", params
