@@ -34,6 +34,11 @@ from urllib.parse import quote
 
 import psycopg
 
+try:
+    from benchmarks.table import record
+except ImportError:  # run as a plain script from elsewhere
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.table import record
 from massreach.adapters.postgres_storage import PostgresStorage
 from massreach.adapters.sql_store import SqlStorage
 from massreach.adapters.sqlite_storage import SqliteStorage
@@ -231,6 +236,13 @@ def run_backend(label: str, url: str, args: argparse.Namespace) -> None:
         f"{d['baseline_update_s']:.2f} s; ratio {d['distribute_s'] / d['baseline_update_s']:.2f}",
         flush=True,
     )
+    record(
+        f"{label}: distribute {args.rows:,} records to {args.agents} agents",
+        d["distribute_s"],
+        "s",
+        d["baseline_update_s"],
+        "s single UPDATE of all rows",
+    )
     clear_outbox(url)
     raw = in_child(_expand_child, url, d["big"], True)
     print(
@@ -247,6 +259,14 @@ def run_backend(label: str, url: str, args: argparse.Namespace) -> None:
             f"(before expanding {e['rss_before_mb']:.0f} MB)",
             flush=True,
         )
+        record(
+            f"{label}: expand_audience {e['messages']:,} messages",
+            e["messages"] / e["seconds"],
+            "msg/s",
+            raw["messages"] / raw["seconds"],
+            "rows/s raw INSERT…SELECT",
+        )
+        record(f"{label}: expand_audience {e['messages']:,}: peak RSS", e["peak_rss_mb"], "MB")
         if name == "big":
             print(
                 f"expand vs raw INSERT ... SELECT: "
