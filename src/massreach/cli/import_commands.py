@@ -163,6 +163,17 @@ def plan_summary(plan: ImportPlan) -> dict[str, Any]:
     }
 
 
+def _detected(summary: dict[str, Any]) -> str:
+    if summary["format"] is None:
+        return "-"
+    text = str(summary["format"])
+    if summary["encoding"]:
+        text += f", encoding {summary['encoding']}"
+    if summary["delimiter"]:
+        text += f", delimiter {summary['delimiter']!r}"
+    return text
+
+
 def _print_plan(out: TextIO, plan: ImportPlan) -> None:
     s = plan_summary(plan)
     key_values(
@@ -171,7 +182,7 @@ def _print_plan(out: TextIO, plan: ImportPlan) -> None:
             ("plan", s["plan_id"]),
             ("file", s["file_name"]),
             ("state", s["state"]),
-            ("detected", f"{s['format']} encoding={s['encoding']} delimiter={s['delimiter']!r}"),
+            ("detected", _detected(s)),
             ("total", s["total"]),
             ("succeeded", f"{s['succeeded']} ({s['updated']} updated)"),
             ("failed", s["failed"]),
