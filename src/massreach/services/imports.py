@@ -13,6 +13,7 @@ import socket
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from functools import cached_property
+from itertools import islice
 from pathlib import Path
 
 import attrs
@@ -305,7 +306,7 @@ class ImportService:
             if stored:
                 return _Layout(options.skip_rows, _mapping_from_pairs(stored), False)
             width = 0
-            for _, cells in _first_rows(table.rows(start=first_row), 1):
+            for _, cells in islice(table.rows(start=first_row), 1):
                 width = len(cells)
             mapping = positional_mapping(max(width, len(options.columns)), options.columns)
             return _Layout(options.skip_rows, mapping, False)
@@ -393,15 +394,6 @@ class ImportService:
             plan = attrs.evolve(plan, lease_until=now + PLAN_LEASE)
             self.storage.save_plan(plan)
         self.context.hooks.import_progress(plan, rows_done, rows_total)
-
-
-def _first_rows(
-    rows: Iterator[tuple[int, list[str]]], count: int
-) -> Iterator[tuple[int, list[str]]]:
-    for n, row in enumerate(rows):
-        if n >= count:
-            return
-        yield row
 
 
 def _batches(
