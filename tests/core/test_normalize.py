@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 
-import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -252,7 +251,7 @@ def test_imported_record_checks() -> None:
         ImportedRecord(1, callback_at=datetime(2024, 1, 1))
     made = ImportedRecord(1, fields={"a": "1"})
     assert made.fields == FieldValues({"a": "1"}) and isinstance(made.fields, FieldValues)
-    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         made.phone = "+84912345678"  # type: ignore[misc]
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import copy
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -20,6 +20,8 @@ from massreach.model import ImportBatch, ImportPlan, PlanState, RowResult
 from massreach.model.jobs import JobState, ScheduledJob
 
 __all__ = ["MemoryPlans"]
+
+T = TypeVar("T")
 
 
 def _lease_ran_out(plan: ImportPlan, now: datetime) -> bool:
@@ -107,9 +109,20 @@ class MemoryPlans(MemoryContacts):
             stored.unlink(missing_ok=True)
         return existed
 
+    def apply_import_batch(
+        self,
+        batch: ImportBatch,
+        *,
+        now: datetime,
+        meanwhile: Callable[[], T] | None = None,
+    ) -> T | None:
+        """Insert, update, store results, add counts and move the cursor, all or
+        nothing; then return ``meanwhile()`` (nothing here runs beside it)."""
+        self._apply_batch(batch, now)
+        return meanwhile() if meanwhile is not None else None
+
     @locked
-    def apply_import_batch(self, batch: ImportBatch, *, now: datetime) -> None:
-        """Insert, update, store results, add counts and move the cursor, all or nothing."""
+    def _apply_batch(self, batch: ImportBatch, now: datetime) -> None:
         plan = self._plan_or_raise(batch.plan_id)
         if batch.cursor <= plan.cursor:
             return

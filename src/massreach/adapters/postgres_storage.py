@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -37,6 +37,8 @@ from massreach.adapters.sql_store import SqlStorage
 from massreach.errors import StorageError
 from massreach.markers import hookimpl
 from massreach.storage.protocol import Storage, StorageFactory
+
+T = TypeVar("T")
 
 __all__ = ["PostgresDialect", "PostgresStorage", "PostgresStorageFactory"]
 
@@ -128,16 +130,22 @@ class PostgresDialect(Dialect):
         )
         return sorted(int(row[0]) for row in cur.fetchall())
 
-    def insert_rows(
-        self, cur: Cursor, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
-    ) -> None:
-        """COPY the rows in (JSON columns are given as text and parsed by the server)."""
-        if not rows:
-            return
-        copy = cur.copy  # type: ignore[attr-defined]
-        with copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as stream:
-            for row in rows:
-                stream.write_row(row)
+    def insert_columns(
+        self,
+        cur: Cursor,
+        table: str,
+        columns: Mapping[str, Sequence[Any]],
+        meanwhile: Callable[[], T] | None = None,
+    ) -> T | None:
+        """COPY the rows in (JSON columns are given as text and parsed by the
+        server), then return ``meanwhile()``."""
+        names = list(columns)
+        if names and len(columns[names[0]]):
+            copy = cur.copy  # type: ignore[attr-defined]
+            with copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as stream:
+                for row in zip(*columns.values(), strict=True):
+                    stream.write_row(row)
+        return meanwhile() if meanwhile is not None else None
 
     def scratch_tables(self, cur: Cursor) -> tuple[str, str]:
         """Session temporary tables, emptied at every commit."""

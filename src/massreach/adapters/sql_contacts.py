@@ -10,9 +10,9 @@ without a query per row.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from massreach.adapters.sql_base import SqlBase, Tx
 from massreach.adapters.sql_dialect import encode_fields, encode_tags
@@ -24,6 +24,7 @@ from massreach.adapters.sql_rows import (
     contact_from_row,
     draft_params,
     list_from_row,
+    record_columns,
     record_params,
 )
 from massreach.core.distribution import ProcessingStatus
@@ -40,6 +41,8 @@ from massreach.model import (
 from massreach.model.contacts import ListFeed, apply_update
 
 __all__ = ["SqlContacts"]
+
+T = TypeVar("T")
 
 _CONTACT_SELECT = f"SELECT {columns(CONTACT_COLUMNS, 'c')} FROM contacts c"
 _UPDATE_CONTACT = (
@@ -194,7 +197,7 @@ class SqlContacts(SqlBase):
         """Store new contacts at the end of their lists; returns their ids in order.
         ConflictError (nothing stored) if a phone is already in the same list."""
         with self._write() as tx:
-            return self._insert_drafts(tx, drafts, now)
+            return self._insert_drafts(tx, drafts, now)[0]
 
     def _insert_drafts(
         self,
@@ -203,11 +206,14 @@ class SqlContacts(SqlBase):
         now: datetime,
         *,
         batch: ImportBatch | None = None,
-    ) -> list[int]:
-        """Insert drafts in one bulk statement (inside the caller's transaction).
-        Imported records (the import fast path) belong to ``batch``'s list and plan."""
+        meanwhile: Callable[[], T] | None = None,
+    ) -> tuple[list[int], T | None]:
+        """Insert drafts in one bulk statement (inside the caller's transaction);
+        returns their ids and what ``meanwhile`` returned (see
+        :meth:`Dialect.insert_columns`). Imported records (the import fast path)
+        belong to ``batch``'s list and plan."""
         if not drafts:
-            return []
+            return [], (meanwhile() if meanwhile is not None else None)
         d = self.dialect
         batch_list = batch.list_id if batch is not None else 0
         list_ids = [
@@ -221,20 +227,35 @@ class SqlContacts(SqlBase):
         }
         ids = d.allocate_ids(tx.cur, "contacts", len(drafts))
         stamp = d.ts(now)
-        rows = []
         plan_id = batch.plan_id if batch is not None else None
-        for draft, list_id, contact_id in zip(drafts, list_ids, ids, strict=True):
-            position = next_position[list_id]
-            next_position[list_id] = position + 1
-            if type(draft) is ImportedRecord:
-                rows.append(record_params(d, draft, list_id, plan_id, contact_id, position, stamp))
-            else:
-                rows.append(draft_params(d, draft, contact_id, position, stamp))  # type: ignore[arg-type]
+        if len(per_list) == 1 and all(type(draft) is ImportedRecord for draft in drafts):
+            first = next_position[batch_list]
+            columns = record_columns(
+                d,
+                drafts,  # type: ignore[arg-type]
+                ids=ids,
+                list_id=batch_list,
+                positions=range(first, first + len(drafts)),
+                plan_id=plan_id,
+                now=stamp,
+            )
+        else:
+            rows = []
+            for draft, list_id, contact_id in zip(drafts, list_ids, ids, strict=True):
+                position = next_position[list_id]
+                next_position[list_id] = position + 1
+                if type(draft) is ImportedRecord:
+                    rows.append(
+                        record_params(d, draft, list_id, plan_id, contact_id, position, stamp)
+                    )
+                else:
+                    rows.append(draft_params(d, draft, contact_id, position, stamp))  # type: ignore[arg-type]
+            columns = dict(zip(CONTACT_INSERT_COLUMNS, zip(*rows, strict=True), strict=True))
         try:
-            d.insert_rows(tx.cur, "contacts", CONTACT_INSERT_COLUMNS, rows)
+            result = d.insert_columns(tx.cur, "contacts", columns, meanwhile)
         except Exception as exc:
             raise self._conflict(exc, self._duplicate_phone()) from exc
-        return ids
+        return ids, result
 
     def update_contacts(self, updates: Sequence[ContactUpdate], *, now: datetime) -> None:
         """Apply changes to stored contacts (never their phone); unknown ids are skipped."""

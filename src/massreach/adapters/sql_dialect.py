@@ -21,12 +21,12 @@ rows small (a distribution writes ``assigned_at`` into every record it hands out
 from __future__ import annotations
 
 import json
-import operator
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 __all__ = [
     "Cursor",
@@ -99,6 +99,12 @@ def _literal(value: int | str) -> str:
     if isinstance(value, int):
         return str(value)
     return "'" + value.replace("'", "''") + "'"
+
+
+#: Batches from this many rows on are staged (see :meth:`Dialect.insert_columns`).
+_STAGE_MIN_ROWS = 256
+
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=2048)
@@ -226,40 +232,111 @@ class Dialect:
         start = int(cur.fetchone()[0]) + 1
         return list(range(start, start + count))
 
-    def insert_rows(
-        self, cur: Cursor, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
-    ) -> None:
-        """Insert many rows at once with ``executemany`` (COPY on PostgreSQL).
+    def insert_columns(
+        self,
+        cur: Cursor,
+        table: str,
+        columns: Mapping[str, Sequence[Any]],
+        meanwhile: Callable[[], T] | None = None,
+    ) -> T | None:
+        """Insert rows given column by column (all columns equally long; a
+        ``range`` is a run of ids or positions), then return ``meanwhile()``.
 
         Binding a parameter costs the same whether it is NULL or not, and it is
         most of the time an insert takes: a column that is NULL in every row is
         left out, and one with the same number or text in every row is written
-        into the statement as a literal, so a typical import batch binds 8
-        parameters a row instead of 20."""
-        if not rows:
-            return
+        into the statement as a literal.
+
+        SQLite, with ``meanwhile`` and a large batch: the rows go first into a
+        temporary table (cheap: no index, no constraint), then ONE ``INSERT …
+        SELECT`` moves them into ``table`` on a second thread. That statement is
+        one step of SQLite, during which Python's lock is free, so ``meanwhile``
+        (an import normalising its next batch) runs at the same time on this
+        thread. Nothing else uses the connection meanwhile: the caller holds the
+        writing transaction (and ``meanwhile`` must not touch storage)."""
         names: list[str] = []
-        values: list[str] = []
-        bound: list[int] = []
-        for index, column in enumerate(zip(*rows, strict=True)):
-            first = column[0]
-            if column.count(first) == len(column) and type(first) in (int, str, type(None)):
+        values: list[str] = []  # SQL per name: a literal, or None when bound
+        bound: list[Sequence[Any]] = []
+        count = 0
+        for name, column in columns.items():
+            count = len(column)
+            first = column[0] if count else None
+            if (
+                count
+                and type(column) is not range
+                and column.count(first) == count
+                and type(first) in (int, str, type(None))
+            ):
                 if first is None:
                     continue
                 if isinstance(first, int) or "\x00" not in first:
-                    names.append(columns[index])
+                    names.append(name)
                     values.append(_literal(first))
                     continue
-            names.append(columns[index])
+            names.append(name)
             values.append("?")
-            bound.append(index)
-        pick = operator.itemgetter(*bound) if bound else None
-        params = [
-            () if pick is None else (pick(row) if len(bound) > 1 else (pick(row),)) for row in rows
-        ]
-        cur.executemany(
-            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(values)})", params
+            bound.append(column)
+        if count and meanwhile is not None and count >= _STAGE_MIN_ROWS:
+            return self._insert_staged(cur, table, names, values, bound, meanwhile)
+        if count:
+            params = list(zip(*bound, strict=True)) if bound else [()] * count
+            cur.executemany(
+                f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(values)})", params
+            )
+        return meanwhile() if meanwhile is not None else None
+
+    def _insert_staged(  # noqa: PLR0917 - the parts of insert_columns
+        self,
+        cur: Cursor,
+        table: str,
+        names: list[str],
+        values: list[str],
+        bound: list[Sequence[Any]],
+        meanwhile: Callable[[], T],
+    ) -> T:
+        """:meth:`insert_columns` through a temporary table (see there)."""
+        picked: list[str] = []
+        staged: list[Sequence[Any]] = []
+        columns = iter(bound)
+        for value in values:
+            if value != "?":
+                picked.append(value)
+                continue
+            column = next(columns)
+            if type(column) is range and column.step == 1:
+                picked.append(f"{column.start - 1} + s.rowid")  # rowids count from 1
+            else:
+                picked.append(f"s.c{len(staged)}")
+                staged.append(column)
+        width = max(len(staged), 1)
+        stage = f"temp.mr_stage_{width}"
+        cur.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS mr_stage_{width}"
+            f" ({', '.join(f'c{i}' for i in range(width))})"
         )
+        count = len(bound[0]) if bound else 0
+        rows = list(zip(*staged, strict=True)) if staged else [(None,)] * count
+        cur.executemany(f"INSERT INTO {stage} VALUES ({', '.join('?' * width)})", rows)
+        del rows
+        sql = f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(picked)} FROM {stage} s"
+        failure: list[BaseException] = []
+
+        def move() -> None:
+            try:
+                cur.execute(sql)
+            except BaseException as exc:
+                failure.append(exc)
+
+        mover = threading.Thread(target=move, name="massreach-insert")
+        mover.start()
+        try:
+            result = meanwhile()
+        finally:
+            mover.join()
+            cur.execute(f"DELETE FROM {stage}")
+            if failure:
+                raise failure[0]
+        return result
 
     def scratch_tables(self, cur: Cursor) -> tuple[str, str]:
         """Two empty scratch tables for :meth:`distribute`, by name: the ranked

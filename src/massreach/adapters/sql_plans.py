@@ -14,10 +14,11 @@ keep them in a folder beside the database.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import attrs
 
@@ -35,6 +36,8 @@ from massreach.adapters.sql_rows import (
 )
 from massreach.errors import NotFound
 from massreach.model import ImportBatch, ImportPlan, PlanState, RowResult
+
+T = TypeVar("T")
 
 __all__ = ["SqlPlans"]
 
@@ -151,45 +154,77 @@ class SqlPlans(SqlContacts):
             self._drop_file(plan_id, str(suffix))
         return existed
 
-    def apply_import_batch(self, batch: ImportBatch, *, now: datetime) -> None:
+    def apply_import_batch(
+        self,
+        batch: ImportBatch,
+        *,
+        now: datetime,
+        meanwhile: Callable[[], T] | None = None,
+    ) -> T | None:
         """In ONE transaction: inserts, updates, row results, counts and cursor; a
-        batch whose cursor is not beyond the plan's stored cursor is ignored."""
+        batch whose cursor is not beyond the plan's stored cursor is ignored.
+        ``meanwhile`` runs while the rows are inserted (see
+        :meth:`Dialect.insert_columns`); what it returns is returned, and what it
+        raises is raised once the batch is stored."""
         d = self.dialect
+        raised: list[BaseException] = []
+
+        def beside() -> T | None:
+            if meanwhile is None:
+                return None
+            try:
+                return meanwhile()
+            except BaseException as exc:
+                raised.append(exc)
+                return None
+
+        result: T | None = None
         with self._write() as tx:
             stored = tx.value(
                 f"SELECT row_cursor FROM plans WHERE id = ?{d.for_update}", (batch.plan_id,)
             )
             if stored is None:
                 raise _no_plan(batch.plan_id)
-            if batch.cursor <= int(stored):
-                return
-            self._insert_drafts(tx, batch.inserts, now, batch=batch)
-            self._apply_updates(tx, batch.updates, now)
-            tx.many(
-                f"INSERT INTO row_results ({columns(ROW_RESULT_COLUMNS)})"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (plan_id, file_row) DO UPDATE SET"
-                " outcome = excluded.outcome, code = excluded.code, message = excluded.message,"
-                " column_name = excluded.column_name, contact_id = excluded.contact_id",
-                [
-                    (batch.plan_id, r.row, r.outcome, r.code, r.message, r.column, r.contact_id)
-                    for r in batch.results
-                ],
-            )
-            counts = batch.counts
-            tx.run(
-                "UPDATE plans SET total = total + ?, succeeded = succeeded + ?,"
-                " failed = failed + ?, duplicates = duplicates + ?, updated = updated + ?,"
-                " row_cursor = ? WHERE id = ?",
-                (
-                    counts.total,
-                    counts.succeeded,
-                    counts.failed,
-                    counts.duplicates,
-                    counts.updated,
-                    batch.cursor,
-                    batch.plan_id,
-                ),
-            )
+            if batch.cursor > int(stored):
+                result = self._store_batch(tx, batch, now, beside)
+            else:
+                result = beside()
+        if raised:
+            raise raised[0]
+        return result
+
+    def _store_batch(
+        self, tx: Tx, batch: ImportBatch, now: datetime, meanwhile: Callable[[], T]
+    ) -> T | None:
+        """The writes of :meth:`apply_import_batch` (inside its transaction)."""
+        _, result = self._insert_drafts(tx, batch.inserts, now, batch=batch, meanwhile=meanwhile)
+        self._apply_updates(tx, batch.updates, now)
+        tx.many(
+            f"INSERT INTO row_results ({columns(ROW_RESULT_COLUMNS)})"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (plan_id, file_row) DO UPDATE SET"
+            " outcome = excluded.outcome, code = excluded.code, message = excluded.message,"
+            " column_name = excluded.column_name, contact_id = excluded.contact_id",
+            [
+                (batch.plan_id, r.row, r.outcome, r.code, r.message, r.column, r.contact_id)
+                for r in batch.results
+            ],
+        )
+        counts = batch.counts
+        tx.run(
+            "UPDATE plans SET total = total + ?, succeeded = succeeded + ?,"
+            " failed = failed + ?, duplicates = duplicates + ?, updated = updated + ?,"
+            " row_cursor = ? WHERE id = ?",
+            (
+                counts.total,
+                counts.succeeded,
+                counts.failed,
+                counts.duplicates,
+                counts.updated,
+                batch.cursor,
+                batch.plan_id,
+            ),
+        )
+        return result
 
     def row_results(
         self, plan_id: int, *, outcome: str | None = None, after_row: int = 0, limit: int = 1000

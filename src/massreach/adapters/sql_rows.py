@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from massreach.adapters.sql_dialect import (
@@ -61,6 +62,8 @@ __all__ = [
     "message_select",
     "plan_from_row",
     "plan_params",
+    "record_columns",
+    "record_params",
     "report_from_row",
     "row_result_from_row",
     "template_from_row",
@@ -215,6 +218,62 @@ def record_params(  # noqa: PLR0917 - mirrors draft_params, on the hot path
         now,
         now,
     )
+
+
+def record_columns(
+    d: Dialect,
+    records: Sequence[ImportedRecord],
+    *,
+    ids: Sequence[int],
+    list_id: int,
+    positions: range,
+    plan_id: int | None,
+    now: Any,
+) -> dict[str, Sequence[Any]]:
+    """New contacts made from imported records (the import fast path), column by
+    column for :meth:`Dialect.insert_columns`: the same values as
+    :func:`record_params`, taken from the records' tuples a column at a time."""
+    n = len(records)
+
+    def column(index: int) -> list[Any]:
+        return list(map(itemgetter(index), records))
+
+    status = column(9)
+    callback = column(10)
+    agent = column(11)
+    none = [None] * n
+    if callback.count(None) == n:
+        callback_agent: list[Any] = none
+    else:
+        callback_agent = [
+            a if c is not None else None for a, c in zip(agent, callback, strict=True)
+        ]
+        callback = [None if c is None else d.ts(c) for c in callback]
+    contiguous = n > 0 and ids[-1] - ids[0] == n - 1
+    return {
+        "id": range(ids[0], ids[0] + n) if contiguous else ids,
+        "list_id": [list_id] * n,
+        "position": positions,
+        "phone": column(1),
+        "email": column(2),
+        "email_key": column(12),
+        "name": column(3),
+        "description": column(4),
+        "gender": column(5),
+        "crm_id": column(6),
+        "tags": list(map(encode_tags, column(7))),
+        "fields": list(map(encode_fields, column(8))),
+        "owner": agent,
+        "status": (
+            ["unprocessed"] * n if status.count(None) == n else [s or "unprocessed" for s in status]
+        ),
+        "callback_at": callback,
+        "callback_agent": callback_agent,
+        "priority": none,
+        "plan_id": [plan_id] * n,
+        "created_at": [now] * n,
+        "updated_at": [now] * n,
+    }
 
 
 # -- plans ------------------------------------------------------------------------------

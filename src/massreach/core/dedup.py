@@ -38,8 +38,8 @@ def record_key(record: ImportedRecord, kind: str) -> Key | None:
         return ("crm", record.crm_id) if record.crm_id else None
     if record.phone:
         return ("phone", record.phone)
-    if record.email:
-        return ("email", email_key(record.email))
+    if record.email_key:
+        return ("email", record.email_key)
     if record.crm_id:
         return ("crm", record.crm_id)
     return None
@@ -64,8 +64,7 @@ def _status(record: ImportedRecord) -> ProcessingStatus:
 def _merge_records(earlier: ImportedRecord, record: ImportedRecord) -> ImportedRecord:
     """A later row of the same file merged into an earlier one (update mode):
     non-empty new values win, fields are merged and tags added."""
-    return attrs.evolve(
-        earlier,
+    return earlier.replace(
         email=record.email or earlier.email,
         name=record.name or earlier.name,
         description=record.description or earlier.description,
@@ -176,8 +175,10 @@ def plan_batch(
             )
         )
 
+    crm_status = kind == "crm_status"
     for item in items:
-        if isinstance(item, RowFailure):
+        if type(item) is not ImportedRecord:
+            assert isinstance(item, RowFailure)
             results.append(
                 RowResult(
                     plan_id=plan_id,
@@ -190,8 +191,16 @@ def plan_batch(
             )
             continue
         record = item
-        key = record_key(record, kind)
-        if kind == "crm_status":
+        phone, email, crm_id = record.phone, record.email_key, record.crm_id
+        if crm_status:
+            key = ("crm", crm_id) if crm_id else None
+        elif phone:
+            key = ("phone", phone)
+        elif email:
+            key = ("email", email)
+        else:
+            key = ("crm", crm_id) if crm_id else None
+        if crm_status:
             found = in_list.get(key) if key else None
             if found is None:
                 results.append(
@@ -240,7 +249,7 @@ def plan_batch(
                 succeeded += 1
                 updated += 1
             continue
-        stored = in_list.get(key)
+        stored = in_list.get(key) if in_list else None
         if stored is not None:
             same_file = stored.plan_id == plan_id
             if policy.on_duplicate == "skip":
@@ -282,7 +291,7 @@ def plan_batch(
             succeeded += 1
             updated += 1
             continue
-        other = elsewhere.get(key)
+        other = elsewhere.get(key) if elsewhere else None
         if other is not None:
             if policy.other_list == "skip":
                 duplicate(
@@ -293,7 +302,11 @@ def plan_batch(
                 )
                 continue
             change = _update_from_record(
-                other, record, clear_owner=True, reset_status=True, move_to=list_id,
+                other,
+                record,
+                clear_owner=True,
+                reset_status=True,
+                move_to=list_id,
                 plan_id=plan_id,
             )
             updates[other.id] = change
@@ -304,9 +317,15 @@ def plan_batch(
             succeeded += 1
             updated += 1
             continue
+        # A new record: its keys find it from now on (it is the latest, so a key
+        # already pending keeps its earlier record).
         index = len(inserts)
-        for record_key_ in contact_keys(record):
-            _index_pending(pending, record_key_, index)
+        if phone:
+            pending.setdefault(("phone", phone), index)
+        if email:
+            pending.setdefault(("email", email), index)
+        if crm_id:
+            pending.setdefault(("crm", crm_id), index)
         inserts.append(record)
         succeeded += 1
 

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import ItemsView, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, NamedTuple, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from attrs import field, frozen, validators
@@ -40,7 +40,7 @@ from massreach.core.headers import CUSTOM_PREFIX, header_key
 from massreach.core.mapping import ColumnMapping
 from massreach.core.masking import mask_email, mask_phone
 from massreach.core.phone_patterns import supported_region
-from massreach.core.phones import PhoneNormalizer, is_valid_email
+from massreach.core.phones import PhoneNormalizer, email_key, is_valid_email
 from massreach.core.statuses import STATUS_VALUES, parse_status
 from massreach.errors import InvalidInput, RowError
 
@@ -115,44 +115,32 @@ class NormalizeOptions:
     timezone: str = field(default="UTC", validator=_check_zone)
 
 
-class FieldValues(Mapping[str, str]):
-    """An immutable, hashable, ordered ``name → value`` mapping (custom fields, params)."""
+class FieldValues(dict[str, str]):
+    """An immutable, hashable, ordered ``name → value`` mapping (custom fields, params).
 
-    __slots__ = ("_data",)
+    A ``dict`` underneath, so that a batch of records encodes to JSON in one call;
+    every method that would change it raises ``TypeError``.
+    """
 
-    def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
-        self._data = dict(items)
+    __slots__ = ()
 
     @classmethod
     def wrap(cls, data: dict[str, str]) -> FieldValues:
-        """A FieldValues over ``data`` itself, not a copy: the caller gives it up."""
-        made = cls.__new__(cls)
-        made._data = data
-        return made
+        """A FieldValues with the pairs of ``data``."""
+        return cls(data)
 
-    def __getitem__(self, key: str) -> str:
-        return self._data[key]
+    def _immutable(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError("FieldValues cannot be changed")
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
+    __setitem__ = __delitem__ = _immutable
+    clear = pop = popitem = setdefault = update = _immutable
+    __ior__ = _immutable
 
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def items(self) -> ItemsView[str, str]:
-        """The pairs, straight from the underlying dict (encoders call this per row)."""
-        return self._data.items()
-
-    def __hash__(self) -> int:
-        return hash(frozenset(self._data.items()))
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Mapping):
-            return self._data == dict(other.items())
-        return NotImplemented
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(frozenset(self.items()))
 
     def __repr__(self) -> str:
-        return f"FieldValues({self._data!r})"
+        return f"FieldValues({dict(self)!r})"
 
 
 def _field_values(value: Mapping[str, str] | Iterable[tuple[str, str]]) -> FieldValues:
@@ -163,39 +151,75 @@ _GENDER_VALUES = frozenset({"F", "M", None})
 _STATUS_VALUES = frozenset({*STATUS_VALUES, None})
 
 
-@frozen(repr=False, slots=False)
-class ImportedRecord:
+class _RecordTuple(NamedTuple):
+    row: int
+    phone: str | None
+    email: str | None
+    name: str | None
+    description: str | None
+    gender: Literal["F", "M"] | None
+    crm_id: str | None
+    tags: tuple[str, ...]
+    fields: FieldValues
+    status: str | None
+    callback_at: datetime | None
+    agent: str | None
+    #: How the e-mail address compares: trimmed and case-folded (derived, not given).
+    email_key: str | None
+
+
+class ImportedRecord(_RecordTuple):
     """One accepted row, normalised. Its repr masks the phone and e-mail.
 
-    A million of these are made per import, so the checks are one
-    ``__attrs_post_init__`` rather than a validator per field: ``row`` is an int,
+    A million of these are made per import, so a record is a named tuple (made
+    by :class:`RowNormalizer` without a second look at values it has just
+    checked). Made directly, its values are checked: ``row`` is an int,
     ``gender`` is ``"F"``, ``"M"`` or None, ``status`` one of the processing
     statuses or None, ``tags`` a tuple, ``callback_at`` aware (``ValueError``
-    otherwise).
+    otherwise); ``fields`` becomes a :class:`FieldValues` and ``email_key`` is
+    derived from ``email``.
     """
 
-    row: int
-    phone: str | None = None
-    email: str | None = None
-    name: str | None = None
-    description: str | None = None
-    gender: Literal["F", "M"] | None = None
-    crm_id: str | None = None
-    tags: tuple[str, ...] = ()
-    fields: FieldValues = field(factory=FieldValues, converter=_field_values)
-    status: str | None = None
-    callback_at: datetime | None = None
-    agent: str | None = None
+    __slots__ = ()
 
-    def __attrs_post_init__(self) -> None:
+    def __new__(  # noqa: PLR0917 - one parameter per field
+        cls,
+        row: int,
+        phone: str | None = None,
+        email: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        gender: Literal["F", "M"] | None = None,
+        crm_id: str | None = None,
+        tags: tuple[str, ...] = (),
+        fields: Mapping[str, str] | Iterable[tuple[str, str]] = (),
+        status: str | None = None,
+        callback_at: datetime | None = None,
+        agent: str | None = None,
+    ) -> ImportedRecord:
         if (
-            type(self.row) is not int
-            or self.gender not in _GENDER_VALUES
-            or self.status not in _STATUS_VALUES
-            or type(self.tags) is not tuple
-            or (self.callback_at is not None and self.callback_at.utcoffset() is None)
+            type(row) is not int
+            or gender not in _GENDER_VALUES
+            or status not in _STATUS_VALUES
+            or type(tags) is not tuple
+            or (callback_at is not None and callback_at.utcoffset() is None)
         ):
-            raise ValueError(f"invalid imported record: {self!r}")
+            raise ValueError(
+                f"invalid imported record (row {row!r}): gender {gender!r}, status "
+                f"{status!r}, tags {type(tags).__name__}, callback_at {callback_at!r}"
+            )
+        values = (
+            row, phone, email, name, description, gender, crm_id, tags,
+            _field_values(fields), status, callback_at, agent,
+            None if email is None else email_key(email),
+        )  # fmt: skip
+        return tuple.__new__(cls, values)
+
+    def replace(self, **changes: object) -> ImportedRecord:
+        """A copy with some values changed (checked as in the constructor)."""
+        values = self._asdict()
+        del values["email_key"]
+        return ImportedRecord(**{**values, **changes})
 
     def __repr__(self) -> str:
         return (
@@ -203,6 +227,12 @@ class ImportedRecord:
             f"email={mask_email(self.email)!r}, tags={self.tags!r}, status={self.status!r}, "
             f"fields={len(self.fields)}, callback_at={self.callback_at!r})"
         )
+
+
+#: Makes a record from its 13 values without checking them (the normaliser's path).
+_trusted_record: Callable[[type[ImportedRecord], tuple[object, ...]], ImportedRecord] = (
+    tuple.__new__
+)
 
 
 @frozen
@@ -219,11 +249,7 @@ def is_blank(cells: Sequence[str]) -> bool:
     """Whether a row holds nothing: every cell empty, whitespace or invisible marks."""
     for cell in cells:  # a plain loop: this runs once per row of every import
         # Invisible marks are not ASCII: most cells are decided without translate().
-        if (
-            cell
-            and not cell.isspace()
-            and (cell.isascii() or cell.translate(_INVISIBLE).strip())
-        ):
+        if cell and not cell.isspace() and (cell.isascii() or cell.translate(_INVISIBLE).strip()):
             return False
     return True
 
@@ -371,10 +397,11 @@ class RowNormalizer:
             " ".join(p for p in (first_name.strip(), last_name.strip()) if p) or None
         )
         extras = {key: value for i, key in self._extras if (value := padded[i].strip())}
-        return ImportedRecord(
+        return _trusted_record(ImportedRecord, (
             row, phone, email, name, description.strip() or None, gender, crm_id, tags,
-            FieldValues.wrap(extras), status, callback_at, agent,
-        )  # fmt: skip
+            FieldValues(extras), status, callback_at, agent,
+            None if email is None else email.casefold(),
+        ))  # fmt: skip
 
     def _callback(
         self, row: int, date_text: str, agent: str | None

@@ -12,7 +12,7 @@ import os
 import socket
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
-from functools import cached_property
+from functools import cached_property, partial
 from itertools import islice
 from pathlib import Path
 
@@ -29,7 +29,7 @@ from massreach.core.normalize import (
     is_blank,
 )
 from massreach.errors import InvalidInput, MassreachError, NotFound
-from massreach.model import ImportOptions, ImportPlan, PlanState
+from massreach.model import ImportBatch, ImportOptions, ImportPlan, PlanState
 from massreach.model.contacts import ContactList, ListFeed
 from massreach.services.context import ServiceContext
 from massreach.services.plan_exports import export_plan
@@ -363,20 +363,30 @@ class ImportService:
             )
             start = max(plan.cursor, layout.header_row) + 1
             total_hint = table.total_rows_hint
-            for items, last_row in _batches(table, start, normalizer.normalize, options.batch_size):
-                self._apply(plan, items, last_row)
+            batches = _batches(table, start, normalizer.normalize, options.batch_size)
+            # The next batch is read and normalised while storage writes this one
+            # (SQLite does so without Python's lock): `meanwhile` of the storage.
+            upcoming = next(batches, None)
+            while upcoming is not None:
+                items, last_row = upcoming
+                batch = self._decide(plan, items, last_row)
+                del items
+                upcoming = self.storage.apply_import_batch(
+                    batch, now=self.context.now(), meanwhile=partial(next, batches, None)
+                )
                 self._progress(plan.id, last_row, total_hint)
 
-    def _apply(
+    def _decide(
         self, plan: ImportPlan, items: Sequence[ImportedRecord | RowFailure], last_row: int
-    ) -> None:
-        records = [item for item in items if isinstance(item, ImportedRecord)]
+    ) -> ImportBatch:
+        """What one batch does, given what is stored (one lookup per batch)."""
+        records = [item for item in items if type(item) is ImportedRecord]
         existing = self.storage.find_contacts_by_keys(
             phones=[r.phone for r in records if r.phone],
             emails=[r.email for r in records if r.email],
             crm_ids=[r.crm_id for r in records if r.crm_id],
         )
-        batch = plan_batch(
+        return plan_batch(
             plan_id=plan.id,
             list_id=plan.list_id,
             kind=plan.options.kind,
@@ -385,7 +395,6 @@ class ImportService:
             existing=existing,
             cursor=last_row,
         )
-        self.storage.apply_import_batch(batch, now=self.context.now())
 
     def _progress(self, plan_id: int, rows_done: int, rows_total: int | None) -> None:
         plan = self.plan(plan_id)

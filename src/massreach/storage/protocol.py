@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from massreach.core.distribution import ProcessingStatus, Scope, Share
 from massreach.model import (
@@ -41,6 +41,8 @@ from massreach.model import (
 )
 from massreach.model.contacts import ListFeed
 from massreach.model.jobs import JobState, ScheduledJob
+
+T = TypeVar("T")
 
 #: Called by :meth:`Storage.distribute` with the number of records in scope; returns
 #: how many of them each agent gets, in order.
@@ -137,12 +139,23 @@ class Storage(Protocol):
     def delete_plan(self, plan_id: int) -> bool:
         """Delete a plan with its row results and stored file (not the contacts)."""
 
-    def apply_import_batch(self, batch: ImportBatch, *, now: datetime) -> None:
+    def apply_import_batch(
+        self,
+        batch: ImportBatch,
+        *,
+        now: datetime,
+        meanwhile: Callable[[], T] | None = None,
+    ) -> T | None:
         """In ONE transaction: insert ``batch.inserts``, apply ``batch.updates``, store
         ``batch.results``, add ``batch.counts`` to the plan and set its cursor.
         A batch whose cursor is not beyond the plan's stored cursor is ignored
         (it was already applied). ConflictError (nothing applied) as in
-        :meth:`add_contacts`; a result for a row already stored replaces it."""
+        :meth:`add_contacts`; a result for a row already stored replaces it.
+
+        ``meanwhile`` (optional, must not use this storage) is called once, on the
+        calling thread; a backend may run it while the batch is being written
+        (the import passes "read and normalise the next batch"). Its return
+        value is returned; what it raises is raised after the batch is stored."""
 
     def row_results(
         self, plan_id: int, *, outcome: str | None = None, after_row: int = 0, limit: int = 1000
