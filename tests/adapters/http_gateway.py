@@ -15,7 +15,11 @@ repeated. Knobs, settable while running:
 * ``deliver``: phones answered ``{"status": "delivered"}``;
 * ``throttle(n, retry_after=2)``: the next ``n`` requests get 429 with Retry-After;
 * ``fail(n, status=500)``: the next ``n`` requests get that HTTP status;
-* ``close_after_reply``: answer with ``Connection: close`` (no keep-alive).
+* ``close_after_reply``: answer with ``Connection: close`` (no keep-alive);
+* ``chunked``: answer with chunked transfer coding (no ``Content-Length``).
+
+``http_gateway(tls=(certfile, keyfile))`` serves HTTPS (``gw.url`` is then
+``https://``); :func:`tests.adapters.smtp_servers.self_signed_certificate` makes a pair.
 
 Run as a script, it serves in its own process (for benchmarks):
 ``python tests/adapters/http_gateway.py`` prints ``READY <port>``, then on end of stdin
@@ -25,12 +29,14 @@ prints ``RECEIVED <unique> DUPLICATES <n>`` and exits.
 from __future__ import annotations
 
 import json
+import ssl
 import sys
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 HOST = "127.0.0.1"
@@ -44,7 +50,9 @@ class Gateway:
     reject: dict[str, str] = field(default_factory=dict)
     deliver: set[str] = field(default_factory=set)
     close_after_reply: bool = False
+    chunked: bool = False
     port: int = 0
+    scheme: str = "http"
     accepted: dict[str, dict[str, Any]] = field(default_factory=dict)  # client_id → message
     answers: dict[str, dict[str, Any]] = field(default_factory=dict)  # client_id → reply
     duplicates: int = 0
@@ -58,7 +66,7 @@ class Gateway:
     @property
     def url(self) -> str:
         """Where to POST."""
-        return f"http://{HOST}:{self.port}/sms"
+        return f"{self.scheme}://{HOST}:{self.port}/sms"
 
     def throttle(self, requests: int, retry_after: float = 2) -> None:
         """Answer the next ``requests`` requests with 429 and ``Retry-After``."""
@@ -107,7 +115,13 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.dumps(document).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
+        if self.gateway.chunked:  # in pieces of 16 bytes, one with an extension
+            self.send_header("Transfer-Encoding", "chunked")
+            pieces = [body[i : i + 16] for i in range(0, len(body), 16)]
+            body = b"".join(b"%x;piece=%d\r\n%s\r\n" % (len(p), n, p) for n, p in enumerate(pieces))
+            body += b"0\r\nX-Trailer: done\r\n\r\n"
+        else:
+            self.send_header("Content-Length", str(len(body)))
         for name, value in headers.items():
             self.send_header(name, value)
         if self.gateway.close_after_reply:
@@ -156,11 +170,18 @@ def http_gateway(
     api_key: str | None = None,
     reject: Mapping[str, str] | None = None,
     deliver: set[str] | None = None,
+    tls: tuple[Path, Path] | None = None,
 ) -> Iterator[Gateway]:
-    """Run the gateway on 127.0.0.1 (a free port) in a thread for the ``with`` block."""
+    """Run the gateway on 127.0.0.1 (a free port) in a thread for the ``with`` block;
+    HTTPS with ``tls=(certfile, keyfile)``."""
     gateway = Gateway(api_key=api_key, reject=dict(reject or {}), deliver=set(deliver or ()))
     handler = type("GatewayHandler", (_Handler,), {"gateway": gateway})
     server = ThreadingHTTPServer((HOST, 0), handler)
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        gateway.scheme = "https"
     server.daemon_threads = True
     gateway.port = server.server_address[1]
     thread = threading.Thread(

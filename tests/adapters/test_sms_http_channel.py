@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.adapters.http_gateway import Gateway, http_gateway
-from tests.adapters.smtp_servers import free_port
+from tests.adapters.scripted_http import scripted_server
+from tests.adapters.smtp_servers import free_port, self_signed_certificate
 
 from massreach.adapters.rate_limit import TokenBucket
 from massreach.adapters.sms_http_channel import SmsHttpChannel, SmsHttpChannelFactory
@@ -193,6 +195,86 @@ def test_connections_closed_by_the_gateway_are_reopened(gateway: Gateway) -> Non
         channel.close()
     assert {r.status for r in results} == {SendStatus.SENT}
     assert len(gateway.connections) == 5
+
+
+def test_chunked_replies_are_read(gateway: Gateway) -> None:
+    gateway.chunked = True
+    channel = channel_for(gateway.url)
+    try:
+        results = channel.send_batch([sms(1), sms(2, kind="ads")])
+    finally:
+        channel.close()
+    assert [r.status for r in results] == [SendStatus.SENT, SendStatus.ACCEPTED]
+    assert all(r.provider_id and r.provider_id.startswith("gw-") for r in results)
+    assert len(gateway.connections) == 1
+
+
+def accepted(client_id: str) -> bytes:
+    body = b'{"id": "p-%s", "status": "accepted", "reason": null}' % client_id.encode()
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+
+
+def test_a_kept_alive_connection_dropped_without_reply_is_reopened_and_tried_once_more() -> None:
+    steps = [(accepted("mr-3-1"), False), (b"", True), (accepted("mr-3-2"), False)]
+    with scripted_server(steps) as server:
+        channel = channel_for(f"http://127.0.0.1:{server.port}/sms")
+        try:
+            results = channel.send_batch([sms(1), sms(2)])
+        finally:
+            channel.close()
+    assert [(r.status, r.provider_id) for r in results] == [
+        (SendStatus.SENT, "p-mr-3-1"), (SendStatus.SENT, "p-mr-3-2")
+    ]  # fmt: skip
+    assert len(server.requests) == 3 and server.connections == 2
+    assert (
+        b'"client_id":"mr-3-2"' in server.requests[1] and server.requests[1] == server.requests[2]
+    )
+
+
+def test_a_gateway_that_drops_new_connections_or_cuts_replies_is_temporary() -> None:
+    cut = accepted("mr-3-2")[:-10]
+    with scripted_server([(b"", True), (cut, True)]) as server:
+        channel = channel_for(f"http://127.0.0.1:{server.port}/sms")
+        try:
+            dropped = channel.send_batch([sms(1)])
+            cut_short = channel.send_batch([sms(2), sms(3)])
+        finally:
+            channel.close()
+    assert dropped[0].status is SendStatus.TEMPORARY
+    assert dropped[0].reason == "connection lost: Remote end closed connection without response"
+    assert [r.status for r in cut_short] == [SendStatus.TEMPORARY] * 2
+    assert cut_short[0].reason is not None and "IncompleteRead" in cut_short[0].reason
+    assert len(server.requests) == 2  # no second try on a fresh connection; the rest waits
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    try:
+        return self_signed_certificate(tmp_path_factory.mktemp("tls"))
+    except Exception as exc:  # no openssl command
+        pytest.skip(f"cannot make a test certificate: {exc}")
+
+
+def test_https_gateway(certificate: tuple[Path, Path]) -> None:
+    with http_gateway(api_key=KEY, tls=certificate) as gw:
+        assert gw.url.startswith("https://127.0.0.1:")
+        trusted = channel_for(gw.url, ca_file=str(certificate[0]))
+        untrusted = channel_for(gw.url)
+        unverified = channel_for(gw.url, tls_verify=False)
+        try:
+            sent = trusted.send_batch([sms(1), sms(2, kind="ads")])
+            refused = untrusted.send_batch([sms(3), sms(4)])
+            anyway = unverified.send_batch([sms(5)])
+        finally:
+            for channel in (trusted, untrusted, unverified):
+                channel.close()
+        connections = len(gw.connections)
+    assert [r.status for r in sent] == [SendStatus.SENT, SendStatus.ACCEPTED]
+    assert [r.status for r in refused] == [SendStatus.TEMPORARY] * 2
+    assert refused[0].reason is not None and "CERTIFICATE_VERIFY_FAILED" in refused[0].reason
+    assert anyway[0].status is SendStatus.SENT
+    assert sorted(gw.accepted) == ["mr-3-1", "mr-3-2", "mr-3-5"]
+    assert connections == 2  # one kept-alive connection per channel that got through
 
 
 def test_numbers_not_in_e164_fail_without_a_request(gateway: Gateway) -> None:

@@ -62,6 +62,7 @@ from urllib.parse import urlsplit
 
 from attrs import frozen
 
+from massreach.adapters.http_keepalive import HttpReply, KeepAliveConnection
 from massreach.adapters.rate_limit import TokenBucket
 from massreach.channels import (
     Channel,
@@ -166,7 +167,8 @@ class SmsHttpChannel:
             self._headers["Authorization"] = f"Bearer {settings.api_key}"
         self._bucket = TokenBucket(settings.rate_per_second)
         self._lock = threading.Lock()
-        self._conn: http.client.HTTPConnection | None = None
+        self._conn: KeepAliveConnection | None = None
+        self._tls: ssl.SSLContext | None = None
         self._closed = False
 
     def __repr__(self) -> str:
@@ -237,9 +239,9 @@ class SmsHttpChannel:
             document = self._payload(chunk[0])
         body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         self._bucket.acquire(len(chunk))
-        status, headers, reply = self._post(body)
+        status, _, headers, reply, _ = self._post(body)
         if status in (429, 503):
-            delay = _retry_after(headers.get("Retry-After"))
+            delay = _retry_after(headers.get("retry-after"))
             reason = _reason_from(reply, f"HTTP {status} from the gateway")
             raise _Outcome(SendStatus.TEMPORARY, reason, delay, stop=True)
         if status in (401, 403):
@@ -278,17 +280,14 @@ class SmsHttpChannel:
             status, reason = SendStatus.TEMPORARY, f"unknown gateway status {state!r}"
         return SendResult(message.message_id, status, provider_id=provider_id, reason=reason)
 
-    def _post(self, body: bytes) -> tuple[int, http.client.HTTPMessage, bytes]:
+    def _post(self, body: bytes) -> HttpReply:
         """One POST over the kept-alive connection, reopened once if it went stale."""
         with self._lock:
             for attempt in (1, 2):
                 reused = self._conn is not None
-                conn = self._conn or self._connect()
-                self._conn = conn
+                conn = self._conn = self._conn or self._connect()
                 try:
-                    conn.request("POST", self._path, body, self._headers)
-                    response = conn.getresponse()
-                    reply = response.read()
+                    reply = conn.post(body)
                 except _RECONNECT_ERRORS as exc:
                     self._drop()
                     if reused and attempt == 1:
@@ -302,20 +301,28 @@ class SmsHttpChannel:
                     self._drop()
                     reason = f"cannot reach the gateway: {exc or type(exc).__name__}"
                     raise _Outcome(SendStatus.TEMPORARY, reason, stop=True) from None
-                if response.will_close:
+                if reply.will_close:
                     self._drop()
-                return response.status, response.headers, reply
+                return reply
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _connect(self) -> http.client.HTTPConnection:
-        timeout = self.settings.timeout
-        if not self._https:
-            return http.client.HTTPConnection(self._host, self._port, timeout=timeout)
-        context = ssl.create_default_context(cafile=self.settings.ca_file)
-        if not self.settings.tls_verify:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        return http.client.HTTPSConnection(self._host, self._port, timeout=timeout, context=context)
+    def _connect(self) -> KeepAliveConnection:
+        """A new connection (opened by its first request); the TLS context is made
+        once and shared by every connection of the channel."""
+        if self._https and self._tls is None:
+            context = ssl.create_default_context(cafile=self.settings.ca_file)
+            if not self.settings.tls_verify:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            self._tls = context
+        return KeepAliveConnection(
+            self._host,
+            self._port,
+            self._path,
+            self._headers,
+            timeout=self.settings.timeout,
+            tls=self._tls,
+        )
 
     def _drop(self) -> None:
         if self._conn is not None:
