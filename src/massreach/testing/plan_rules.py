@@ -244,6 +244,98 @@ class PlanRules(StorageTestBase):
         stored = storage.get_plan(plan.id)
         assert stored is not None and (stored.cursor, stored.counts) == (0, PlanCounts())
 
+    def test_large_batches_run_meanwhile_beside_the_write(
+        self, storage: Storage, clock_start: datetime
+    ) -> None:
+        """``meanwhile`` runs once, on the calling thread, and its value is returned;
+        a large batch of imported records is stored exactly (tags and fields as
+        given, positions in file order), also when the batch is ignored."""
+        vip = make_list(storage, "vip", clock_start)
+        plan = storage.create_plan(make_plan(vip.id, clock_start))
+        odd = 'quote " back \\ tab \t nl \n bell \x07 ü 中 🙂'
+        records = tuple(
+            ImportedRecord(
+                row=n + 2,
+                phone=f"+849040{n:05d}",
+                email=f"U{n}@X.vn" if n % 3 else None,
+                name=odd if n == 7 else f"n{n}",
+                tags=("t", odd) if n % 2 else ("t",),
+                fields={"param0": str(n), "Số dư": odd} if n % 5 else {},
+            )
+            for n in range(300)
+        )
+        calls: list[int] = []
+        batch = ImportBatch(
+            plan.id, vip.id, records, (), (), PlanCounts(total=300, succeeded=300), cursor=301
+        )
+        got = storage.apply_import_batch(
+            batch, now=clock_start, meanwhile=lambda: calls.append(1) or "next"
+        )
+        assert (got, calls) == ("next", [1])
+        stored = storage.find_contacts(ContactQuery(list_id=vip.id))
+        assert [c.phone for c in stored] == [r.phone for r in records]
+        assert [c.position for c in stored] == sorted(c.position for c in stored)
+        for contact, record in zip(stored, records, strict=True):
+            assert (contact.email, contact.name, contact.tags, contact.fields) == (
+                record.email,
+                record.name,
+                record.tags,
+                dict(record.fields),
+            )
+            assert contact.plan_id == plan.id
+        found = storage.find_contacts_by_keys(phones=[], emails=["u4@x.VN"], crm_ids=[])
+        assert [c.phone for c in found] == [records[4].phone]
+        again = storage.apply_import_batch(batch, now=clock_start, meanwhile=lambda: "again")
+        assert again == "again"
+        assert storage.count_contacts(ContactQuery(list_id=vip.id)) == 300
+
+    def test_what_meanwhile_raises_comes_after_the_batch_is_stored(
+        self, storage: Storage, clock_start: datetime
+    ) -> None:
+        """An error of ``meanwhile`` (the next batch cannot be read) is raised once
+        this batch is stored: the batch is not lost."""
+        vip = make_list(storage, "vip", clock_start)
+        plan = storage.create_plan(make_plan(vip.id, clock_start))
+        records = tuple(
+            ImportedRecord(row=n + 2, phone=f"+849041{n:05d}", tags=("t",)) for n in range(300)
+        )
+        batch = ImportBatch(
+            plan.id, vip.id, records, (), (), PlanCounts(total=300, succeeded=300), cursor=301
+        )
+
+        def unreadable() -> None:
+            raise ValueError("the next batch cannot be read")
+
+        with pytest.raises(ValueError, match="next batch"):
+            storage.apply_import_batch(batch, now=clock_start, meanwhile=unreadable)
+        assert storage.count_contacts(ContactQuery(list_id=vip.id)) == 300
+        stored = storage.get_plan(plan.id)
+        assert stored is not None and stored.cursor == 301
+
+    def test_a_large_batch_is_atomic(self, storage: Storage, clock_start: datetime) -> None:
+        """A large batch with one phone already in the list applies nothing."""
+        vip = make_list(storage, "vip", clock_start)
+        add_contacts(storage, vip.id, clock_start, {"phone": "+84904200299"})
+        plan = storage.create_plan(make_plan(vip.id, clock_start))
+        records = tuple(
+            ImportedRecord(row=n + 2, phone=f"+849042{n:05d}", tags=("t",)) for n in range(300)
+        )
+        batch = ImportBatch(
+            plan.id, vip.id, records, (), (), PlanCounts(total=300, succeeded=300), cursor=301
+        )
+        with pytest.raises(ConflictError):
+            storage.apply_import_batch(batch, now=clock_start, meanwhile=lambda: None)
+        assert storage.count_contacts(ContactQuery(list_id=vip.id)) == 1
+        stored = storage.get_plan(plan.id)
+        assert stored is not None and (stored.cursor, stored.counts) == (0, PlanCounts())
+        records = records[:-1]  # without the conflicting phone it goes in whole
+        storage.apply_import_batch(
+            attrs.evolve(batch, inserts=records, counts=PlanCounts(total=299, succeeded=299)),
+            now=clock_start,
+            meanwhile=lambda: None,
+        )
+        assert storage.count_contacts(ContactQuery(list_id=vip.id)) == 300
+
     def test_row_results_paging(self, storage: Storage, clock_start: datetime) -> None:
         """Row results by row, filtered by outcome, paged with ``after_row``."""
         vip = make_list(storage, "vip", clock_start)
