@@ -268,9 +268,12 @@ class PlanRules(StorageTestBase):
         batch = ImportBatch(
             plan.id, vip.id, records, (), (), PlanCounts(total=300, succeeded=300), cursor=301
         )
-        got = storage.apply_import_batch(
-            batch, now=clock_start, meanwhile=lambda: calls.append(1) or "next"
-        )
+
+        def meanwhile() -> str:
+            calls.append(1)
+            return "next"
+
+        got = storage.apply_import_batch(batch, now=clock_start, meanwhile=meanwhile)
         assert (got, calls) == ("next", [1])
         stored = storage.find_contacts(ContactQuery(list_id=vip.id))
         assert [c.phone for c in stored] == [r.phone for r in records]
