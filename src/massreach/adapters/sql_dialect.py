@@ -305,6 +305,11 @@ class Dialect:
             column = next(columns)
             if type(column) is range and column.step == 1:
                 picked.append(f"{column.start - 1} + s.rowid")  # rowids count from 1
+                continue
+            for index, earlier in enumerate(staged):
+                if earlier == column:  # e.g. e-mail keys equal to the addresses
+                    picked.append(f"s.c{index}")
+                    break
             else:
                 picked.append(f"s.c{len(staged)}")
                 staged.append(column)
