@@ -29,6 +29,14 @@ from massreach.model.outbox import STATE_RANK
 __all__ = ["SqlOutbox"]
 
 _SENT_STATES = (MessageState.sent.value, MessageState.accepted.value)
+_RECORD_OUTCOME = (
+    "UPDATE outbox SET state = ?, reason = ?,"
+    " provider_id = coalesce(?, provider_id), due_at = coalesce(?, due_at),"
+    " attempts = attempts + ?, lease_owner = NULL, lease_until = NULL,"
+    " sent_at = CASE WHEN ? AND sent_at IS NULL THEN ? ELSE sent_at END,"
+    " updated_at = ?"
+    " WHERE id = ? AND state = 'sending' AND lease_owner = ?"
+)
 
 
 def _client_message_id(client_id: str) -> tuple[int, int] | None:
@@ -101,34 +109,27 @@ class SqlOutbox(SqlBase):
         returns how many were recorded."""
         d = self.dialect
         stamp = d.ts(now)
-        rows = [
-            (
-                MessageState(o.state).value,
-                o.reason,
-                o.provider_id,
-                d.ts(o.due_at),
-                1 if o.count_attempt else 0,
-                MessageState(o.state).value in _SENT_STATES,
-                stamp,
-                stamp,
-                o.message_id,
-                worker,
-            )
-            for o in outcomes
-        ]
-        with self._write() as tx:
-            recorded = 0
-            for row in rows:  # one by one: an id given twice is recorded once
-                recorded += tx.run(
-                    "UPDATE outbox SET state = ?, reason = ?,"
-                    " provider_id = coalesce(?, provider_id), due_at = coalesce(?, due_at),"
-                    " attempts = attempts + ?, lease_owner = NULL, lease_until = NULL,"
-                    " sent_at = CASE WHEN ? AND sent_at IS NULL THEN ? ELSE sent_at END,"
-                    " updated_at = ?"
-                    " WHERE id = ? AND state = 'sending' AND lease_owner = ?",
-                    row,
+        rows = []
+        for o in outcomes:
+            state = MessageState(o.state).value
+            rows.append(
+                (
+                    state,
+                    o.reason,
+                    o.provider_id,
+                    d.ts(o.due_at),
+                    1 if o.count_attempt else 0,
+                    state in _SENT_STATES,
+                    stamp,
+                    stamp,
+                    o.message_id,
+                    worker,
                 )
-        return recorded
+            )
+        with self._write() as tx:
+            # One statement per outcome, in order, in one driver call (psycopg pipelines
+            # them): an id given twice is recorded once, the first time.
+            return tx.many(_RECORD_OUTCOME, rows)
 
     def cancel_messages(self, campaign_id: int, *, now: datetime) -> int:
         """Cancel a campaign's pending and held messages."""

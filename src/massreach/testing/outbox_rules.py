@@ -193,6 +193,32 @@ class OutboxRules(StorageTestBase):
             held
         }
 
+    def test_an_id_given_twice_is_recorded_once(
+        self, storage: Storage, clock_start: datetime
+    ) -> None:
+        """Outcomes are recorded in order: a second outcome for a message in the same
+        call finds it no longer being sent and is not counted."""
+        campaign, messages = _campaign_with_messages(storage, clock_start, 2)
+        storage.claim_messages(worker="w1", now=clock_start, lease=_LEASE, limit=10)
+        first, second = (m.id for m in messages)
+        recorded = storage.record_outcomes(
+            [
+                MessageOutcome(first, MessageState.sent, provider_id="gw-1"),
+                MessageOutcome(first, MessageState.failed, reason="late"),
+                MessageOutcome(second, MessageState.accepted, provider_id="gw-2"),
+            ],
+            worker="w1",
+            now=clock_start,
+        )
+        assert recorded == 2
+        by_id = {m.id: m for m in storage.messages(campaign.id)}
+        assert (by_id[first].state, by_id[first].reason, by_id[first].attempts) == (
+            MessageState.sent,
+            None,
+            1,
+        )
+        assert (by_id[second].state, by_id[second].provider_id) == (MessageState.accepted, "gw-2")
+
     def test_cancel_messages(self, storage: Storage, clock_start: datetime) -> None:
         """Cancelling touches pending and held messages only."""
         campaign, messages = _campaign_with_messages(storage, clock_start, 4)
