@@ -7,15 +7,17 @@
 
 A real TCP server (a thread on 127.0.0.1): it reads each request (head, then
 ``Content-Length`` bytes of body) and answers with the next scripted reply, as is,
-then closes the connection when that step says so. A step whose reply is ``b""``
-closes the connection without answering (a gateway that drops it). Without steps
-left, it closes the connection.
+then closes the connection when that step says so. A reply given as a list of pieces
+is sent piece by piece, 20 ms apart (a reply that arrives in several reads). A step
+whose reply is ``b""`` closes the connection without answering (a gateway that drops
+it). Without steps left, it closes the connection.
 """
 
 from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,7 +25,7 @@ from io import BufferedReader
 
 HOST = "127.0.0.1"
 
-Step = tuple[bytes, bool]  # (reply bytes, close the connection afterwards)
+Step = tuple[bytes | list[bytes], bool]  # (reply, close the connection afterwards)
 
 
 @dataclass
@@ -62,16 +64,21 @@ def _read_request(reader: BufferedReader) -> bytes | None:
 
 def _serve(server: ScriptedServer, conn: socket.socket) -> None:
     with conn, conn.makefile("rb") as reader:
-        while True:
-            request = _read_request(reader)
-            if request is None:
-                return
-            reply, close = server.next_step(request)
-            if reply:
-                conn.sendall(reply)
-            if close or not reply:
-                conn.shutdown(socket.SHUT_RDWR)
-                return
+        try:
+            while True:
+                request = _read_request(reader)
+                if request is None:
+                    return
+                reply, close = server.next_step(request)
+                for number, piece in enumerate([reply] if isinstance(reply, bytes) else reply):
+                    if number:
+                        time.sleep(0.02)
+                    conn.sendall(piece)
+                if close or not reply:
+                    conn.shutdown(socket.SHUT_RDWR)
+                    return
+        except OSError:  # the client went away first
+            return
 
 
 @contextmanager
@@ -90,6 +97,7 @@ def scripted_server(steps: Sequence[Step]) -> Iterator[ScriptedServer]:
             except TimeoutError:
                 continue
             conn.settimeout(None)
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with server.lock:
                 server.connections += 1
             threading.Thread(target=_serve, args=(server, conn), daemon=True).start()

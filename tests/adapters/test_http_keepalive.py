@@ -74,6 +74,24 @@ REPLIES = [
         "100 continue skipped",
     ),
     (b"HTTP/1.1 200\r\nContent-Length: 2\r\n\r\n{}", False, "no reason phrase"),
+    (b"HTTP/1.1 200 OK\nContent-Length: 2\n\n{}", False, "bare LF line ends"),
+    (
+        b"HTTP/1.1 200 OK\nContent-Length: 6\nX-Repeat: a\r\n\nab\r\n\r\n",
+        False,
+        "bare LF head, CRLFCRLF in the body",
+    ),
+    (
+        [b"HTTP/1.1 200 OK\r\nContent-", b"Length: 2\r\nX-Repeat: a\r\n", b"\r\n{}"],
+        False,
+        "head in three reads",
+    ),
+    (
+        [b"HTTP/1.1 100 Continue\r\n\r\n", with_length(ANSWER, b"Retry-After: 2")],
+        False,
+        "100 continue, then the reply in a later read",
+    ),
+    ([b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n{}", b"1234567"], False, "body in two reads"),
+    ([b"HTTP/1.1 200 OK\r\n", b""], True, "closed after the status line"),
 ]
 
 
@@ -100,12 +118,14 @@ def read_with_keepalive(port: int) -> tuple[object, ...]:
 
 
 @pytest.mark.parametrize(("reply", "close", "shows"), REPLIES, ids=[r[2] for r in REPLIES])
-def test_replies_read_as_http_client_reads_them(reply: bytes, close: bool, shows: str) -> None:
+def test_replies_read_as_http_client_reads_them(
+    reply: bytes | list[bytes], close: bool, shows: str
+) -> None:
     with scripted_server([(reply, close), (reply, close)]) as server:
         expected = read_with_http_client(server.port)
         got = read_with_keepalive(server.port)
     assert got == expected
-    assert got[2] in (ANSWER, b"{}", b"")
+    assert got[2] in (ANSWER, b"{}", b"", b"ab\r\n\r\n", b"{}1234567")
 
 
 TOO_MANY = b"HTTP/1.1 200 OK\r\n" + b"X-H: v\r\n" * 101 + b"Content-Length: 0\r\n\r\n"
@@ -123,6 +143,8 @@ FAILURES = [
     (b"HTTP/1.1 42 Odd\r\n\r\n", http.client.BadStatusLine, "status out of range"),
     (b"HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n", http.client.UnknownProtocol, "HTTP/2"),
     (TOO_MANY, http.client.HTTPException, "more than 100 headers"),
+    (TOO_MANY.replace(b"\r\n", b"\n"), http.client.HTTPException, "more than 100, LF"),
+    ([b"hello\r\n", b"HTTP/1.1 200 OK\r\n\r\n"], http.client.BadStatusLine, "not HTTP, then"),
     (
         b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n",
         http.client.LineTooLong,
@@ -133,7 +155,7 @@ FAILURES = [
 
 @pytest.mark.parametrize(("reply", "error", "shows"), FAILURES, ids=[f[2] for f in FAILURES])
 def test_broken_replies_raise_as_http_client_does(
-    reply: bytes, error: type[Exception], shows: str
+    reply: bytes | list[bytes], error: type[Exception], shows: str
 ) -> None:
     with scripted_server([(reply, True), (reply, True)]) as server:
         with pytest.raises(error):

@@ -10,8 +10,9 @@ parsing every reply's headers with ``email.feedparser``. Here:
   request is that head with its ``Content-Length`` and the body, in **one** write.
   The bytes are those ``http.client`` sends for the same request;
 * a reply is read from one buffered reader kept for the connection's life: the status
-  line, the headers (split at the first colon; names lower-cased, the first of a
-  repeated header kept, folded lines joined), then the body by ``Content-Length``,
+  line and the headers (taken from the buffer in one piece when the whole head is
+  there, line by line otherwise; split at the first colon, names lower-cased, the
+  first of a repeated header kept, folded lines joined), then the body by ``Content-Length``,
   by chunked transfer coding (chunk extensions and trailers read and ignored) or, with
   neither, until the server closes. 1xx interim replies are skipped; 204 and 304 have
   no body. At most 100 header lines of at most 65536 bytes, as in ``http.client``.
@@ -158,9 +159,25 @@ def _line(reader: BufferedReader, what: str) -> bytes:
     return line
 
 
-def _status(reader: BufferedReader) -> tuple[str, int, str]:
+def _buffered_head(reader: BufferedReader) -> list[bytes] | None:
+    """The lines of a reply head (status line first, line ends cut) when the whole head
+    is already buffered and each of its lines ends in CRLF, as nearly every reply
+    arrives; the head is then consumed. None otherwise, nothing consumed: the head is
+    read line by line instead (:func:`_line`), with the same results."""
+    data = reader.peek(1)  # what is buffered, after at most one read
+    end = data.find(b"\r\n\r\n")
+    if end <= 0:
+        return None
+    head = data[:end]
+    if head.count(b"\n") != head.count(b"\r\n"):  # a bare LF ends a line sooner
+        return None
+    reader.read(end + 4)
+    return head.split(b"\r\n")
+
+
+def _status(line: bytes) -> tuple[str, int, str]:
     """Version, status and reason of the status line (as ``http.client`` reads it)."""
-    text = _line(reader, "status line").decode("iso-8859-1")
+    text = line.decode("iso-8859-1")
     if not text:
         raise RemoteDisconnected("Remote end closed connection without response")
     parts = text.split(None, 2)
@@ -172,23 +189,32 @@ def _status(reader: BufferedReader) -> tuple[str, int, str]:
         raise BadStatusLine(text) from None
     if not 100 <= status <= 999:
         raise BadStatusLine(text)
+    if not parts[0].startswith("HTTP/1.") and parts[0] != "HTTP/0.9":
+        raise UnknownProtocol(parts[0])
     return parts[0], status, parts[2].strip() if len(parts) > 2 else ""
 
 
-def _headers(reader: BufferedReader) -> dict[str, str]:
-    """Header lines up to the empty line: lower-case name → value (the first of each)."""
-    headers: dict[str, str] = {}
-    last: str | None = None  # the header a folded line continues
-    count = 0
+def _header_lines(reader: BufferedReader) -> list[bytes]:
+    """The header lines up to the empty line, read one by one."""
+    lines: list[bytes] = []
     while True:
         line = _line(reader, "header line")
         if line in _END_OF_HEADERS:
-            return headers
-        count += 1
-        if count > _MAXHEADERS:
+            return lines
+        lines.append(line)
+        if len(lines) > _MAXHEADERS:
             raise HTTPException(f"got more than {_MAXHEADERS} headers")
+
+
+def _headers(lines: list[bytes]) -> dict[str, str]:
+    """Header lines as lower-case name → value (the first of each; folded lines joined)."""
+    if len(lines) > _MAXHEADERS:
+        raise HTTPException(f"got more than {_MAXHEADERS} headers")
+    headers: dict[str, str] = {}
+    last: str | None = None  # the header a folded line continues
+    for line in lines:
         text = line.decode("iso-8859-1")
-        if text[0] in " \t":
+        if text.startswith((" ", "\t")):
             if last is not None:
                 headers[last] = f"{headers[last]} {text.strip()}"
             continue
@@ -199,6 +225,7 @@ def _headers(reader: BufferedReader) -> dict[str, str]:
             continue
         headers[key] = value.strip()
         last = key
+    return headers
 
 
 def _exactly(reader: BufferedReader, size: int, before: bytes = b"") -> bytes:
@@ -244,10 +271,13 @@ def _keeps_open(version: str, headers: Mapping[str, str]) -> bool:
 def read_reply(reader: BufferedReader) -> HttpReply:
     """Read one whole reply to a POST (1xx interim replies are skipped)."""
     while True:
-        version, status, reason = _status(reader)
-        if not version.startswith("HTTP/1.") and version != "HTTP/0.9":
-            raise UnknownProtocol(version)
-        headers = _headers(reader)
+        lines = _buffered_head(reader)
+        if lines is None:
+            version, status, reason = _status(_line(reader, "status line"))
+            lines = _header_lines(reader)
+        else:
+            version, status, reason = _status(lines.pop(0))
+        headers = _headers(lines)
         if status >= 200:
             break
     will_close = not _keeps_open(version, headers)

@@ -81,6 +81,7 @@ _log = logging.getLogger(__name__)
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _STOP_BATCH = frozenset({401, 403, 429, 503})
 _RECONNECT_ERRORS = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # made once, not per POST
 
 
 @frozen
@@ -237,7 +238,7 @@ class SmsHttpChannel:
             document: Any = [self._payload(m) for m in chunk]
         else:
             document = self._payload(chunk[0])
-        body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        body = _JSON.encode(document).encode("utf-8")
         self._bucket.acquire(len(chunk))
         status, _, headers, reply, _ = self._post(body)
         if status in (429, 503):
