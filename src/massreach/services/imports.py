@@ -379,13 +379,17 @@ class ImportService:
     def _decide(
         self, plan: ImportPlan, items: Sequence[ImportedRecord | RowFailure], last_row: int
     ) -> ImportBatch:
-        """What one batch does, given what is stored (one lookup per batch)."""
+        """What one batch does, given what is stored (one lookup per batch, by the
+        key each record is matched on: its phone, else its e-mail, else its CRM id;
+        always the CRM id for CRM status plans)."""
         records = [item for item in items if type(item) is ImportedRecord]
-        existing = self.storage.find_contacts_by_keys(
-            phones=[r.phone for r in records if r.phone],
-            emails=[r.email for r in records if r.email],
-            crm_ids=[r.crm_id for r in records if r.crm_id],
-        )
+        if plan.options.kind == "crm_status":
+            phones, emails, crm_ids = [], [], [r.crm_id for r in records if r.crm_id]
+        else:
+            phones = [r.phone for r in records if r.phone]
+            emails = [r.email for r in records if r.email and not r.phone]
+            crm_ids = [r.crm_id for r in records if r.crm_id and not r.phone and not r.email]
+        existing = self.storage.find_contacts_by_keys(phones=phones, emails=emails, crm_ids=crm_ids)
         return plan_batch(
             plan_id=plan.id,
             list_id=plan.list_id,
