@@ -197,6 +197,26 @@ def test_one_connection_carries_many_requests_until_the_server_closes_it() -> No
     assert len(server.requests) == 4
 
 
+def test_bytes_beyond_a_reply_are_dropped_as_http_client_drops_them() -> None:
+    """A gateway that sends a newline after its JSON, outside Content-Length."""
+    sloppy = with_length(ANSWER) + b"\n"
+    seen: list[list[tuple[int, bytes]]] = []
+    with scripted_server([(sloppy, False)] * 4) as server:
+        reference = http.client.HTTPConnection(HOST, server.port, timeout=5)
+        ours = KeepAliveConnection(HOST, server.port, "/sms", HEADERS, timeout=5)
+        try:
+            for _ in range(2):
+                reference.request("POST", "/sms", BODY, HEADERS)
+                response = reference.getresponse()
+                seen.append([(response.status, response.read())])
+            seen.append([(r.status, r.body) for r in (ours.post(BODY), ours.post(BODY))])
+        finally:
+            reference.close()
+            ours.close()
+        assert server.connections == 2  # one each: both kept the connection
+    assert seen == [[(200, ANSWER)], [(200, ANSWER)], [(200, ANSWER), (200, ANSWER)]]
+
+
 def test_a_kept_alive_connection_the_server_dropped_raises_remote_disconnected() -> None:
     with scripted_server([(with_length(), False), (b"", True)]) as server:
         conn = KeepAliveConnection(HOST, server.port, "/sms", HEADERS, timeout=5)

@@ -9,13 +9,15 @@ parsing every reply's headers with ``email.feedparser``. Here:
   ``Content-Type``, ``Authorization``) is built and checked once per connection; a
   request is that head with its ``Content-Length`` and the body, in **one** write.
   The bytes are those ``http.client`` sends for the same request;
-* a reply is read from one buffered reader kept for the connection's life: the status
-  line and the headers (taken from the buffer in one piece when the whole head is
-  there, line by line otherwise; split at the first colon, names lower-cased, the
-  first of a repeated header kept, folded lines joined), then the body by ``Content-Length``,
-  by chunked transfer coding (chunk extensions and trailers read and ignored) or, with
-  neither, until the server closes. 1xx interim replies are skipped; 204 and 304 have
-  no body. At most 100 header lines of at most 65536 bytes, as in ``http.client``.
+* a reply is read from what the socket received: the status line and the headers
+  (split in one piece when the whole head has arrived, line by line otherwise; split
+  at the first colon, names lower-cased, the first of a repeated header kept, folded
+  lines joined), then the body by ``Content-Length``, by chunked transfer coding
+  (chunk extensions and trailers read and ignored) or, with neither, until the server
+  closes. 1xx interim replies are skipped; 204 and 304 have no body. At most 100 header
+  lines of at most 65536 bytes, as in ``http.client``. Bytes received beyond a whole
+  reply (from a server that sends more than it announced) are dropped, as
+  ``http.client`` drops its reader's buffer after each reply.
 
 ``HttpReply.will_close`` says the connection cannot carry another request
 (``Connection: close``, HTTP/1.0 without keep-alive, a body read until close); the
@@ -43,13 +45,13 @@ from http.client import (
     RemoteDisconnected,
     UnknownProtocol,
 )
-from io import BufferedReader
 from typing import NamedTuple
 
 __all__ = ["HttpReply", "KeepAliveConnection"]
 
 _MAXLINE = 65536
 _MAXHEADERS = 100
+_RECV = 65536  # bytes asked of the socket at a time
 _END_OF_HEADERS = (b"\r\n", b"\n", b"")
 _URL_CONTROL = re.compile("[\x00-\x20\x7f]")  # as http.client's request-target check
 _BAD_HEADER_VALUE = re.compile(r"\n(?![ \t])|\r(?![ \t\n])")  # as http.client's
@@ -87,9 +89,9 @@ class KeepAliveConnection:
         self._tls = tls
         self._head = self._tail = b""
         self._sock: socket.socket | None = None
-        self._reader: BufferedReader | None = None
+        self._incoming: _Incoming | None = None
 
-    def _open(self) -> BufferedReader:
+    def _open(self) -> _Incoming:
         if not self._head:  # checked before connecting, as http.client does
             https = self._tls is not None
             self._head, self._tail = _request_head(
@@ -104,21 +106,19 @@ class KeepAliveConnection:
             sock.close()
             raise
         self._sock = sock
-        self._reader = sock.makefile("rb")
-        return self._reader
+        self._incoming = _Incoming(sock)
+        return self._incoming
 
     def post(self, body: bytes) -> HttpReply:
         """Send one POST and read its whole reply (opening the connection if needed)."""
-        reader = self._reader or self._open()
+        incoming = self._incoming or self._open()
         assert self._sock is not None
         self._sock.sendall(b"".join((self._head, str(len(body)).encode(), self._tail, body)))
-        return read_reply(reader)
+        return read_reply(incoming)
 
     def close(self) -> None:
         """Close the connection (the next :meth:`post` opens a new one)."""
-        reader, sock, self._reader, self._sock = self._reader, self._sock, None, None
-        if reader is not None:
-            reader.close()
+        sock, self._sock, self._incoming = self._sock, None, None
         if sock is not None:
             sock.close()
 
@@ -152,27 +152,88 @@ def _request_head(
     return head, b"\r\n" + b"".join(line + b"\r\n" for line in tail) + b"\r\n"
 
 
-def _line(reader: BufferedReader, what: str) -> bytes:
-    line = reader.readline(_MAXLINE + 1)
-    if len(line) > _MAXLINE:
-        raise LineTooLong(what)
-    return line
+class _Incoming:
+    """What the server sent on one connection and was not read yet (``recv`` as needed,
+    within the socket's timeout)."""
 
+    __slots__ = ("_data", "_pos", "_sock")
 
-def _buffered_head(reader: BufferedReader) -> list[bytes] | None:
-    """The lines of a reply head (status line first, line ends cut) when the whole head
-    is already buffered and each of its lines ends in CRLF, as nearly every reply
-    arrives; the head is then consumed. None otherwise, nothing consumed: the head is
-    read line by line instead (:func:`_line`), with the same results."""
-    data = reader.peek(1)  # what is buffered, after at most one read
-    end = data.find(b"\r\n\r\n")
-    if end <= 0:
-        return None
-    head = data[:end]
-    if head.count(b"\n") != head.count(b"\r\n"):  # a bare LF ends a line sooner
-        return None
-    reader.read(end + 4)
-    return head.split(b"\r\n")
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._data = b""
+        self._pos = 0
+
+    def _receive(self) -> bool:
+        """Receive more; False when the server closed the connection."""
+        chunk = self._sock.recv(_RECV)
+        if not chunk:
+            return False
+        self._data = self._data[self._pos :] + chunk if self._pos < len(self._data) else chunk
+        self._pos = 0
+        return True
+
+    def head(self) -> list[bytes] | None:
+        """The lines of a reply head (status line first, line ends cut) when all of it
+        has arrived and each of its lines ends in CRLF, as nearly every reply comes; it
+        is then consumed. None otherwise, nothing consumed: :meth:`line` reads it."""
+        if self._pos == len(self._data) and not self._receive():
+            return None
+        data, pos = self._data, self._pos
+        end = data.find(b"\r\n\r\n", pos)
+        if end <= pos or end - pos > _MAXLINE:
+            return None
+        head = data[pos:end]
+        if head.count(b"\n") != head.count(b"\r\n"):  # a bare LF ends a line sooner
+            return None
+        self._pos = end + 4
+        return head.split(b"\r\n")
+
+    def line(self, what: str) -> bytes:
+        """One line with its line end (what is left at the end of the stream, b"" when
+        nothing is); LineTooLong past 65536 bytes, as ``http.client`` reads lines."""
+        while True:
+            data, pos = self._data, self._pos
+            end = data.find(b"\n", pos, pos + _MAXLINE)
+            if end >= 0:
+                self._pos = end + 1
+                return data[pos : end + 1]
+            if len(data) - pos > _MAXLINE:
+                raise LineTooLong(what)
+            if not self._receive():
+                self._pos = len(self._data)
+                return self._data[pos:]
+
+    def exactly(self, size: int, before: bytes = b"") -> bytes:
+        """The next ``size`` bytes; IncompleteRead if the server closes before."""
+        data, pos = self._data, self._pos
+        if len(data) - pos >= size:
+            self._pos = pos + size
+            return data[pos : pos + size]
+        parts = [data[pos:]]
+        missing = size - len(parts[0])
+        self._data, self._pos = b"", 0
+        while missing > 0:
+            chunk = self._sock.recv(_RECV)
+            if not chunk:
+                raise IncompleteRead(before + b"".join(parts), missing)
+            if len(chunk) > missing:
+                self._data, self._pos = chunk, missing
+                chunk = chunk[:missing]
+            parts.append(chunk)
+            missing -= len(chunk)
+        return b"".join(parts)
+
+    def rest(self) -> bytes:
+        """Everything up to the end of the stream."""
+        parts = [self._data[self._pos :]]
+        while chunk := self._sock.recv(_RECV):
+            parts.append(chunk)
+        self.drop()
+        return b"".join(parts)
+
+    def drop(self) -> None:
+        """Forget what was received and not read (nothing, from a correct server)."""
+        self._data, self._pos = b"", 0
 
 
 def _status(line: bytes) -> tuple[str, int, str]:
@@ -194,11 +255,11 @@ def _status(line: bytes) -> tuple[str, int, str]:
     return parts[0], status, parts[2].strip() if len(parts) > 2 else ""
 
 
-def _header_lines(reader: BufferedReader) -> list[bytes]:
+def _header_lines(incoming: _Incoming) -> list[bytes]:
     """The header lines up to the empty line, read one by one."""
     lines: list[bytes] = []
     while True:
-        line = _line(reader, "header line")
+        line = incoming.line("header line")
         if line in _END_OF_HEADERS:
             return lines
         lines.append(line)
@@ -228,18 +289,11 @@ def _headers(lines: list[bytes]) -> dict[str, str]:
     return headers
 
 
-def _exactly(reader: BufferedReader, size: int, before: bytes = b"") -> bytes:
-    data = reader.read(size)
-    if len(data) < size:
-        raise IncompleteRead(before + data, size - len(data))
-    return data
-
-
-def _chunked(reader: BufferedReader) -> bytes:
+def _chunked(incoming: _Incoming) -> bytes:
     """A chunked body; chunk extensions and trailers are read and dropped."""
     parts: list[bytes] = []
     while True:
-        size_line = _line(reader, "chunk size").split(b";", 1)[0]
+        size_line = incoming.line("chunk size").split(b";", 1)[0]
         try:
             size = int(size_line, 16)
         except ValueError:
@@ -248,10 +302,10 @@ def _chunked(reader: BufferedReader) -> bytes:
             raise IncompleteRead(b"".join(parts))
         if size == 0:
             break
-        parts.append(_exactly(reader, size, b"".join(parts)))
-        _exactly(reader, 2, b"".join(parts))  # the CRLF after the chunk
+        parts.append(incoming.exactly(size, b"".join(parts)))
+        incoming.exactly(2, b"".join(parts))  # the CRLF after the chunk
     for _ in range(_MAXHEADERS + 1):  # trailers, up to the empty line (or the end)
-        if _line(reader, "trailer line") in _END_OF_HEADERS:
+        if incoming.line("trailer line") in _END_OF_HEADERS:
             return b"".join(parts)
     raise HTTPException(f"got more than {_MAXHEADERS} trailer lines")
 
@@ -268,13 +322,13 @@ def _keeps_open(version: str, headers: Mapping[str, str]) -> bool:
     )
 
 
-def read_reply(reader: BufferedReader) -> HttpReply:
+def read_reply(incoming: _Incoming) -> HttpReply:
     """Read one whole reply to a POST (1xx interim replies are skipped)."""
     while True:
-        lines = _buffered_head(reader)
+        lines = incoming.head()
         if lines is None:
-            version, status, reason = _status(_line(reader, "status line"))
-            lines = _header_lines(reader)
+            version, status, reason = _status(incoming.line("status line"))
+            lines = _header_lines(incoming)
         else:
             version, status, reason = _status(lines.pop(0))
         headers = _headers(lines)
@@ -282,13 +336,16 @@ def read_reply(reader: BufferedReader) -> HttpReply:
             break
     will_close = not _keeps_open(version, headers)
     if status in (204, 304):
-        return HttpReply(status, reason, headers, b"", will_close)
-    if headers.get("transfer-encoding", "").lower() == "chunked":
-        return HttpReply(status, reason, headers, _chunked(reader), will_close)
-    try:
-        length = int(headers.get("content-length", ""))
-    except ValueError:
-        length = -1
-    if length < 0:  # no usable length: the body ends when the server closes
-        return HttpReply(status, reason, headers, reader.read(), True)
-    return HttpReply(status, reason, headers, _exactly(reader, length), will_close)
+        body = b""
+    elif headers.get("transfer-encoding", "").lower() == "chunked":
+        body = _chunked(incoming)
+    else:
+        try:
+            length = int(headers.get("content-length", ""))
+        except ValueError:
+            length = -1
+        if length < 0:  # no usable length: the body ends when the server closes
+            return HttpReply(status, reason, headers, incoming.rest(), True)
+        body = incoming.exactly(length)
+    incoming.drop()
+    return HttpReply(status, reason, headers, body, will_close)
