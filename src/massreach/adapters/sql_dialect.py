@@ -255,7 +255,7 @@ class Dialect:
         thread. Nothing else uses the connection meanwhile: the caller holds the
         writing transaction (and ``meanwhile`` must not touch storage)."""
         names: list[str] = []
-        values: list[str] = []  # SQL per name: a literal, or None when bound
+        values: list[str] = []  # SQL per name: a literal, or "?" when bound
         bound: list[Sequence[Any]] = []
         count = 0
         for name, column in columns.items():
@@ -276,9 +276,11 @@ class Dialect:
             names.append(name)
             values.append("?")
             bound.append(column)
-        if count and meanwhile is not None and count >= _STAGE_MIN_ROWS:
-            return self._insert_staged(cur, table, names, values, bound, meanwhile)
-        if count:
+        if count and not names:  # every column NULL in every row
+            cur.executemany(f"INSERT INTO {table} DEFAULT VALUES", [()] * count)
+        elif count and meanwhile is not None and count >= _STAGE_MIN_ROWS:
+            return self._insert_staged(cur, table, names, values, bound, count, meanwhile)
+        elif count:
             params = list(zip(*bound, strict=True)) if bound else [()] * count
             cur.executemany(
                 f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(values)})", params
@@ -292,9 +294,10 @@ class Dialect:
         names: list[str],
         values: list[str],
         bound: list[Sequence[Any]],
+        count: int,
         meanwhile: Callable[[], T],
     ) -> T:
-        """:meth:`insert_columns` through a temporary table (see there)."""
+        """:meth:`insert_columns` of ``count`` rows through a temporary table."""
         picked: list[str] = []
         staged: list[Sequence[Any]] = []
         columns = iter(bound)
@@ -319,7 +322,6 @@ class Dialect:
             f"CREATE TEMP TABLE IF NOT EXISTS mr_stage_{width}"
             f" ({', '.join(f'c{i}' for i in range(width))})"
         )
-        count = len(bound[0]) if bound else 0
         rows = list(zip(*staged, strict=True)) if staged else [(None,)] * count
         cur.executemany(f"INSERT INTO {stage} VALUES ({', '.join('?' * width)})", rows)
         del rows

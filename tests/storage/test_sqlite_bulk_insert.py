@@ -1,0 +1,107 @@
+"""The SQLite bulk insert: literal columns, runs of ids, and a staged batch written on
+a second thread while ``meanwhile`` runs on the caller's."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from massreach.adapters.sql_dialect import Dialect
+
+
+@pytest.fixture
+def cur() -> Iterator[sqlite3.Cursor]:
+    conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b TEXT, n INTEGER UNIQUE)")
+    cursor = conn.cursor()
+    cursor.execute("BEGIN")
+    yield cursor
+    conn.close()
+
+
+def rows(cur: sqlite3.Cursor) -> list[tuple[object, ...]]:
+    return cur.execute("SELECT id, a, b, n FROM t ORDER BY id").fetchall()
+
+
+@pytest.mark.parametrize("count", [1, 255, 256, 700])
+def test_columns_go_in_as_given_with_or_without_staging(cur: sqlite3.Cursor, count: int) -> None:
+    a = [f"a'{i}\x00" if i % 7 == 0 else None for i in range(count)]
+    b = ["same"] * count
+    seen: list[str] = []
+
+    def meanwhile() -> str:
+        seen.append(threading.current_thread().name)
+        return "next"
+
+    got = Dialect().insert_columns(
+        cur, "t", {"id": range(10, 10 + count), "a": a, "b": b, "n": list(range(count))}, meanwhile
+    )
+    assert got == "next" and seen == [threading.current_thread().name]
+    assert rows(cur) == [(10 + i, a[i], "same", i) for i in range(count)]
+
+
+def test_a_staged_batch_of_constant_columns_keeps_every_row(cur: sqlite3.Cursor) -> None:
+    Dialect().insert_columns(cur, "t", {"a": ["x"] * 300, "b": [None] * 300}, lambda: None)
+    assert cur.execute("SELECT count(*), min(a), max(a), max(b) FROM t").fetchone() == (
+        300, "x", "x", None,
+    )  # fmt: skip
+
+
+def test_equal_columns_are_staged_once_and_stored_twice(cur: sqlite3.Cursor) -> None:
+    values = [f"v{i}" for i in range(300)]
+    Dialect().insert_columns(cur, "t", {"a": values, "b": list(values)}, lambda: None)
+    assert [(a, b) for _, a, b, _ in rows(cur)] == list(zip(values, values, strict=True))
+
+
+def test_a_failing_staged_insert_raises_after_meanwhile_and_leaves_the_stage_empty(
+    cur: sqlite3.Cursor,
+) -> None:
+    seen: list[int] = []
+    with pytest.raises(sqlite3.IntegrityError):
+        Dialect().insert_columns(cur, "t", {"n": [1] * 299 + [2]}, lambda: seen.append(1))
+    assert seen == [1]
+    assert rows(cur) == []
+    Dialect().insert_columns(cur, "t", {"n": list(range(300))}, lambda: None)
+    assert [n for *_, n in rows(cur)] == list(range(300))
+
+
+def test_what_meanwhile_raises_comes_after_the_insert(cur: sqlite3.Cursor) -> None:
+    def unreadable() -> None:
+        raise ValueError("next batch")
+
+    with pytest.raises(ValueError, match="next batch"):
+        Dialect().insert_columns(cur, "t", {"n": list(range(300))}, unreadable)
+    assert len(rows(cur)) == 300
+
+
+@given(
+    base=st.lists(
+        st.tuples(st.none() | st.text(), st.none() | st.text(max_size=3) | st.integers(-5, 5)),
+        min_size=1,
+        max_size=8,
+    ),
+    repeat=st.integers(1, 80),
+)
+def test_staged_and_plain_inserts_store_the_same_rows(
+    base: list[tuple[str | None, str | int | None]], repeat: int
+) -> None:
+    """Whatever the values (NUL characters, NULLs, constant columns), a staged batch
+    stores what executemany stores."""
+    given_rows = base * repeat
+    stored = []
+    for meanwhile in (None, lambda: None):
+        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b)")
+        cursor = conn.cursor()
+        cursor.execute("BEGIN")
+        columns = {"a": [a for a, _ in given_rows], "b": [b for _, b in given_rows]}
+        Dialect().insert_columns(cursor, "t", columns, meanwhile)
+        stored.append(cursor.execute("SELECT id, a, b, typeof(b) FROM t ORDER BY id").fetchall())
+        conn.close()
+    assert stored[0] == stored[1]
+    assert [(a, b) for _, a, b, _ in stored[0]] == given_rows
