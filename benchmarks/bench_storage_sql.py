@@ -39,7 +39,7 @@ try:
 except ImportError:  # run as a plain script from elsewhere
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from benchmarks.table import record
-from massreach.adapters.postgres_storage import PostgresStorage
+from massreach.adapters.postgres_backend import PostgresStorage
 from massreach.adapters.sql_store import SqlStorage
 from massreach.adapters.sqlite_storage import SqliteStorage
 from massreach.core.distribution import EvenSplit, Scope

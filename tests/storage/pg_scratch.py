@@ -21,7 +21,7 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
-from massreach.adapters.postgres_storage import PostgresStorage
+from massreach.adapters.postgres_backend import PostgresStorage
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from massreach.adapters.postgres_storage import PostgresStorage, connection_params
+from massreach.adapters.postgres_backend import PostgresStorage, connection_params
 from massreach.core.distribution import EvenSplit, Scope
 from massreach.core.lifecycle import CampaignKind, CampaignState
 from massreach.errors import StorageError

@@ -114,7 +114,7 @@ def percent_placeholders(sql: str) -> str:
 
 
 class Dialect:
-    """The SQLite flavour; ``postgres_storage.PostgresDialect`` overrides what differs."""
+    """The SQLite flavour; ``postgres_backend.PostgresDialect`` overrides what differs."""
 
     name = "sqlite"
     #: Appended to a SELECT that must lock the rows it reads until commit.

@@ -15,7 +15,7 @@ transactions. The parts, by area:
 
 A backend subclasses :class:`SqlStorage` and provides ``_write``, ``_read`` and
 ``close`` (see :mod:`~massreach.adapters.sqlite_storage` and
-:mod:`~massreach.adapters.postgres_storage`).
+:mod:`~massreach.adapters.postgres_backend`).
 """
 
 from __future__ import annotations

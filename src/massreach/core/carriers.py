@@ -17,7 +17,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import phonenumbers
-from phonenumbers import carrier
 
 __all__ = ["VIETTEL_NSN_PREFIXES", "is_viettel"]
 
@@ -44,6 +43,9 @@ def _carrier_says_viettel(prefix: str) -> bool:
         return False
     # name_for_number also checks the sample is a valid mobile number; for nine
     # digit Vietnamese numbers validity, like the carrier, depends on the prefix only.
+    # The carrier data loads on first use: most engines never send advertising SMS.
+    from phonenumbers import carrier
+
     name = carrier.name_for_number(number, "en")
     return name.lower().startswith("viettel")
 
