@@ -311,39 +311,3 @@ def test_normalize_never_raises_and_is_deterministic(
 def test_blank_rows_are_blank(cells: list[str]) -> None:
     assert is_blank(cells)
 
-
-LEAN_HEADERS = st.lists(
-    st.sampled_from(["SĐT", "Email", "Họ tên", "Tag", "Opis", "crm id", "param1", "Số dư",
-                     "Notes", ""]),
-    min_size=1, max_size=8,
-)  # fmt: skip
-
-
-@given(
-    headers=st.one_of(LEAN_HEADERS, HEADERS),
-    rows=st.lists(st.lists(CELL, max_size=9), max_size=6),
-    kind=st.sampled_from(list(ImportKind)),
-    tags=st.lists(st.text(max_size=5), max_size=2),
-)
-def test_the_specialised_row_function_agrees_with_normalize(
-    headers: list[str], rows: list[list[str]], kind: ImportKind, tags: list[str]
-) -> None:
-    """row_function() (specialised for plain bulk-send mappings) gives exactly what
-    normalize() gives, for every row of every mapping and kind."""
-    options = NormalizeOptions(kind=kind, constant_tags=tuple(tags))
-    normalizer = RowNormalizer(propose_mapping(headers), options)
-    fast = normalizer.row_function()
-    for number, cells in enumerate(rows, start=2):
-        expected = normalizer.normalize(number, cells)
-        got = fast(number, cells)
-        assert got == expected
-        assert type(got) is type(expected)
-        if isinstance(got, ImportedRecord):
-            assert hash(got) == hash(expected)
-
-
-def test_a_plain_bulk_send_mapping_gets_the_specialised_function() -> None:
-    plain = normalizer(["SĐT", "Họ tên", "Email", "Nhãn", "biến 0"])
-    assert plain.row_function() != plain.normalize
-    full = normalizer()  # gender is mapped: the general function
-    assert full.row_function() == full.normalize

@@ -281,9 +281,6 @@ def parse_datetime(text: str, zone: tzinfo) -> datetime | None:
         return None
 
 
-#: Fields whose mapping makes :meth:`RowNormalizer.row_function` use the general path.
-_NOT_LEAN = ("first_name", "last_name", "gender", "status", "contact_date", "agent")
-
 _SLOTS = (
     "phone", "email", "name", "first_name", "last_name", "description", "gender",
     "crm_id", "tag", "status", "contact_date", "agent",
@@ -313,77 +310,6 @@ class RowNormalizer:
         self._bulk_send = options.kind is ImportKind.bulk_send
         self._crm_status = options.kind is ImportKind.crm_status
         self._constant_tags = options.constant_tags
-
-    def row_function(self) -> Callable[[int, Sequence[str]], ImportedRecord | RowFailure]:
-        """:meth:`normalize`, or an equivalent specialised for this mapping when it
-        maps none of first/last name, gender, status, contact date and agent (the
-        usual bulk-send list): one function call and a few string operations per
-        row. Rows whose width differs from the header's go to :meth:`normalize`."""
-        col = self._col
-        if any(col[name] >= 0 for name in _NOT_LEAN) or self._crm_status:
-            return self.normalize
-        general = self.normalize
-        width = self._width
-        phone_at, email_at, name_at = col["phone"], col["email"], col["name"]
-        description_at, crm_at, tag_at = col["description"], col["crm_id"], col["tag"]
-        extras = self._extras
-        phone_e164 = self._phone_e164
-        valid_email = is_valid_email
-        constant_tags = self._constant_tags
-        bulk_send = self._bulk_send
-        separators = _TAG_SEPARATORS.isdisjoint
-        make = _trusted_record
-        record = ImportedRecord
-        failure = self._failure
-
-        def lean(row: int, cells: Sequence[str]) -> ImportedRecord | RowFailure:
-            if len(cells) != width:
-                return general(row, cells)
-            phone = None
-            if phone_at >= 0:
-                text = cells[phone_at].strip()
-                if text:
-                    phone = phone_e164(text)
-                    if phone is None:
-                        message = f"{mask_phone(text)} is not a valid phone number"
-                        return failure(row, "phone.invalid", "phone", message)
-            email = key = None
-            if email_at >= 0:
-                email = cells[email_at].strip() or None
-                if email is not None:
-                    if not valid_email(email):
-                        message = f"{mask_email(email)} is not a valid e-mail address"
-                        return failure(row, "email.invalid", "email", message)
-                    key = email.casefold()
-            tags = constant_tags
-            if tag_at >= 0:
-                text = cells[tag_at].strip()
-                if text:
-                    tags = (text,) if separators(text) else _tags(_TAG_SPLIT.split(text))
-                    if constant_tags:
-                        tags = _tags((*tags, *constant_tags))
-            if bulk_send:
-                if phone is None and email is None:
-                    target = "phone" if phone_at >= 0 else "email"
-                    message = "the row has no phone number or e-mail address"
-                    return failure(row, "row.missing_target", target, message)
-                if not tags:
-                    message = "the row has no tag (give a tag column or a tag for the whole file)"
-                    return failure(row, "row.missing_tag", "tag", message)
-            elif phone is None:
-                return failure(row, "row.missing_phone", "phone", "no phone number")
-            return make(record, (
-                row, phone, email,
-                (cells[name_at].strip() or None) if name_at >= 0 else None,
-                (cells[description_at].strip() or None) if description_at >= 0 else None,
-                None,
-                (cells[crm_at].strip() or None) if crm_at >= 0 else None,
-                tags,
-                {key: value for i, key in extras if (value := cells[i].strip())},
-                None, None, None, key,
-            ))  # fmt: skip
-
-        return lean
 
     def _failure(self, row: int, code: str, field_name: str | None, message: str) -> RowFailure:
         column = self._col.get(field_name, -1) if field_name is not None else -1

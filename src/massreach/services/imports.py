@@ -363,7 +363,7 @@ class ImportService:
             )
             start = max(plan.cursor, layout.header_row) + 1
             total_hint = table.total_rows_hint
-            batches = _batches(table, start, normalizer.row_function(), options.batch_size)
+            batches = _batches(table, start, normalizer.normalize, options.batch_size)
             # The next batch is read and normalised while storage writes this one
             # (SQLite does so without Python's lock): `meanwhile` of the storage.
             upcoming = next(batches, None)
