@@ -32,19 +32,6 @@ from massreach.model import (
 Key = tuple[str, str]
 
 
-def record_key(record: ImportedRecord, kind: str) -> Key | None:
-    """The identity of an imported record (see the module docstring)."""
-    if kind == "crm_status":
-        return ("crm", record.crm_id) if record.crm_id else None
-    if record.phone:
-        return ("phone", record.phone)
-    if record.email_key:
-        return ("email", record.email_key)
-    if record.crm_id:
-        return ("crm", record.crm_id)
-    return None
-
-
 def contact_keys(contact: Contact | ImportedRecord) -> list[Key]:
     """Every key under which a stored (or about to be stored) contact can be found."""
     keys: list[Key] = []

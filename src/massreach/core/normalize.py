@@ -118,16 +118,11 @@ class NormalizeOptions:
 class FieldValues(dict[str, str]):
     """An immutable, hashable, ordered ``name → value`` mapping (custom fields, params).
 
-    A ``dict`` underneath, so that a batch of records encodes to JSON in one call;
-    every method that would change it raises ``TypeError``.
+    A ``dict`` underneath (read and encoded at dict speed); every method that would
+    change it raises ``TypeError``.
     """
 
     __slots__ = ()
-
-    @classmethod
-    def wrap(cls, data: dict[str, str]) -> FieldValues:
-        """A FieldValues with the pairs of ``data``."""
-        return cls(data)
 
     def _immutable(self, *args: object, **kwargs: object) -> NoReturn:
         raise TypeError("FieldValues cannot be changed")
