@@ -101,6 +101,21 @@ def _literal(value: int | str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _wait_for(mover: threading.Thread, cur: Cursor) -> None:
+    """Wait until ``mover`` is done with the connection. Interrupted (Ctrl-C), stop
+    its statement and still wait: the connection must be free before the caller
+    rolls back, and then the interruption goes on."""
+    try:
+        mover.join()
+    except BaseException:
+        connection = getattr(cur, "connection", None)
+        if connection is not None:
+            connection.interrupt()
+        while mover.is_alive():
+            mover.join(0.05)
+        raise
+
+
 #: Batches from this many rows on are staged (see :meth:`Dialect.insert_columns`).
 _STAGE_MIN_ROWS = 256
 
@@ -339,7 +354,7 @@ class Dialect:
         try:
             result = meanwhile()
         finally:
-            mover.join()
+            _wait_for(mover, cur)
             cur.execute(f"DELETE FROM {stage}")
             if failure:
                 raise failure[0]
