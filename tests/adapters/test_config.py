@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -271,6 +272,22 @@ def test_client_ids_that_cannot_go_into_a_message_id_are_refused(client_id: str)
     with pytest.raises(InvalidInput) as error:
         OutgoingMessage(1, client_id, 1, "sms", "care", "+84912345678", "x")
     assert error.value.code == "message.invalid_client_id"
+
+
+@pytest.mark.parametrize(
+    "field", ["subject", "html", "brandname", "account", "recipient_name", "unsubscribe"]
+)
+def test_optional_texts_of_a_message_are_none_or_str(field: str) -> None:
+    base: dict[str, Any] = {
+        "message_id": 1, "client_id": "mr-1-1", "campaign_id": 1, "channel": "sms",
+        "kind": "care", "target": "+84912345678", "text": "x",
+    }  # fmt: skip
+    assert getattr(OutgoingMessage(**base, **{field: None}), field) is None
+    assert getattr(OutgoingMessage(**base, **{field: "đ"}), field) == "đ"
+    with pytest.raises(TypeError, match=f"'{field}' must be <class 'str'>"):
+        OutgoingMessage(**base, **{field: b"x"})
+    with pytest.raises(TypeError, match="'provider_id' must be <class 'str'>"):
+        SendResult(1, SendStatus.SENT, provider_id=12)  # type: ignore[arg-type]
 
 
 def test_send_result_is_final_only_when_nothing_more_will_happen() -> None:

@@ -309,10 +309,9 @@ class BatchSender:
             return outcomes
         self._pace(channel, len(going))
         results = call_channel(channel, [item.outgoing for item in going])
+        now = self.context.now()  # when the channel answered: retries count from then
         for item, result in zip(going, results, strict=True):
-            outcome = result_outcome(
-                item.message, result, self.settings, self.context.now(), self.rng
-            )
+            outcome = result_outcome(item.message, result, self.settings, now, self.rng)
             if outcome.state not in SENT_STATES:
                 self.chain.release(item.verdict, item.message, item.campaign, batch.ctx)
             outcomes.append((item.message, outcome))
