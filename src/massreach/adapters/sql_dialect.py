@@ -116,6 +116,13 @@ def _wait_for(mover: threading.Thread, cur: Cursor) -> None:
         raise
 
 
+@lru_cache(maxsize=4096)
+def _from_micros(value: int) -> datetime:
+    """A stored time (microseconds since the epoch) as a datetime in UTC. Remembered:
+    the rows of one claim or page mostly share their times (due, lease, update)."""
+    return _EPOCH + timedelta(microseconds=value)
+
+
 #: Batches from this many rows on are staged (see :meth:`Dialect.insert_columns`).
 _STAGE_MIN_ROWS = 256
 
@@ -175,7 +182,7 @@ class Dialect:
             return None
         if isinstance(value, datetime):
             return value.astimezone(UTC)
-        return _EPOCH + timedelta(microseconds=int(value))
+        return _from_micros(int(value))
 
     def many(self, values: Iterable[Any]) -> Any:
         """A list of values as the ONE parameter of :meth:`in_`."""
