@@ -25,7 +25,6 @@ from massreach.adapters.sql_rows import (
     draft_params,
     list_from_row,
     record_columns,
-    record_params,
 )
 from massreach.core.distribution import ProcessingStatus
 from massreach.core.normalize import ImportedRecord
@@ -39,6 +38,7 @@ from massreach.model import (
     ImportBatch,
 )
 from massreach.model.contacts import ListFeed, apply_update
+from massreach.model.plans import record_draft
 
 __all__ = ["SqlContacts"]
 
@@ -215,41 +215,39 @@ class SqlContacts(SqlBase):
         if not drafts:
             return [], (meanwhile() if meanwhile is not None else None)
         d = self.dialect
-        batch_list = batch.list_id if batch is not None else 0
-        list_ids = [
-            batch_list if type(draft) is ImportedRecord else draft.list_id  # type: ignore[union-attr]
-            for draft in drafts
-        ]
-        per_list = Counter(list_ids)
-        next_position = {
-            list_id: self._take_positions(tx, list_id, per_list[list_id])
-            for list_id in sorted(per_list)  # one lock order: no deadlock between writers
-        }
-        ids = d.allocate_ids(tx.cur, "contacts", len(drafts))
         stamp = d.ts(now)
-        plan_id = batch.plan_id if batch is not None else None
-        if len(per_list) == 1 and all(type(draft) is ImportedRecord for draft in drafts):
-            first = next_position[batch_list]
+        count = len(drafts)
+        if batch is not None and all(type(draft) is ImportedRecord for draft in drafts):
+            # The import fast path: all of them go to the batch's list, column by column.
+            first = self._take_positions(tx, batch.list_id, count)
+            ids = d.allocate_ids(tx.cur, "contacts", count)
             columns = record_columns(
                 d,
                 drafts,  # type: ignore[arg-type]
                 ids=ids,
-                list_id=batch_list,
-                positions=range(first, first + len(drafts)),
-                plan_id=plan_id,
+                list_id=batch.list_id,
+                positions=range(first, first + count),
+                plan_id=batch.plan_id,
                 now=stamp,
             )
         else:
+            plain = [
+                record_draft(draft, list_id=batch.list_id, plan_id=batch.plan_id)
+                if type(draft) is ImportedRecord and batch is not None
+                else draft
+                for draft in drafts
+            ]
+            per_list = Counter(draft.list_id for draft in plain)  # type: ignore[union-attr]
+            next_position = {
+                list_id: self._take_positions(tx, list_id, per_list[list_id])
+                for list_id in sorted(per_list)  # one lock order: no deadlock between writers
+            }
+            ids = d.allocate_ids(tx.cur, "contacts", count)
             rows = []
-            for draft, list_id, contact_id in zip(drafts, list_ids, ids, strict=True):
-                position = next_position[list_id]
-                next_position[list_id] = position + 1
-                if type(draft) is ImportedRecord:
-                    rows.append(
-                        record_params(d, draft, list_id, plan_id, contact_id, position, stamp)
-                    )
-                else:
-                    rows.append(draft_params(d, draft, contact_id, position, stamp))  # type: ignore[arg-type]
+            for draft, contact_id in zip(plain, ids, strict=True):
+                position = next_position[draft.list_id]  # type: ignore[union-attr]
+                next_position[draft.list_id] = position + 1  # type: ignore[union-attr]
+                rows.append(draft_params(d, draft, contact_id, position, stamp))  # type: ignore[arg-type]
             columns = dict(zip(CONTACT_INSERT_COLUMNS, zip(*rows, strict=True), strict=True))
         try:
             result = d.insert_columns(tx.cur, "contacts", columns, meanwhile)

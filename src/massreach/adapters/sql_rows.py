@@ -63,7 +63,6 @@ __all__ = [
     "plan_from_row",
     "plan_params",
     "record_columns",
-    "record_params",
     "report_from_row",
     "row_result_from_row",
     "template_from_row",
@@ -182,44 +181,6 @@ def draft_params(
     )
 
 
-def record_params(  # noqa: PLR0917 - mirrors draft_params, on the hot path
-    d: Dialect,
-    record: ImportedRecord,
-    list_id: int,
-    plan_id: int | None,
-    contact_id: int,
-    position: int,
-    now: Any,
-) -> tuple[Any, ...]:
-    """Parameters of a new contact made from an imported record (the import fast path;
-    the same values as ``draft_params(record_draft(record))``)."""
-    email = record.email
-    agent = record.agent
-    callback_at = record.callback_at
-    return (
-        contact_id,
-        list_id,
-        position,
-        record.phone,
-        email,
-        None if email is None else email.casefold(),
-        record.name,
-        record.description,
-        record.gender,
-        record.crm_id,
-        encode_tags(record.tags),
-        encode_fields(record.fields),
-        agent,
-        record.status or "unprocessed",
-        None if callback_at is None else d.ts(callback_at),
-        agent if callback_at is not None else None,
-        None,
-        plan_id,
-        now,
-        now,
-    )
-
-
 def record_columns(
     d: Dialect,
     records: Sequence[ImportedRecord],
@@ -231,8 +192,9 @@ def record_columns(
     now: Any,
 ) -> dict[str, Sequence[Any]]:
     """New contacts made from imported records (the import fast path), column by
-    column for :meth:`Dialect.insert_columns`: the same values as
-    :func:`record_params`, taken from the records' tuples a column at a time."""
+    column for :meth:`Dialect.insert_columns`: the values of
+    ``draft_params(record_draft(record))``, taken from the records' tuples a column
+    at a time."""
     n = len(records)
 
     def column(index: int) -> list[Any]:
