@@ -45,6 +45,7 @@ from massreach.core.statuses import STATUS_VALUES, parse_status
 from massreach.errors import InvalidInput, RowError
 
 __all__ = [
+    "GENDER_WORDS",
     "FieldValues",
     "ImportKind",
     "ImportedRecord",
@@ -61,7 +62,7 @@ _TAG_SPLIT = re.compile(f"[{''.join(sorted(_TAG_SEPARATORS))}]")
 _TIME = r"(?:[ T]+([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?)?"
 _DMY = re.compile(rf"([0-9]{{1,2}})[./-]([0-9]{{1,2}})[./-]([0-9]{{4}}){_TIME}")
 _YMD = re.compile(rf"([0-9]{{4}})[./]([0-9]{{1,2}})[./]([0-9]{{1,2}}){_TIME}")
-_GENDERS: dict[str, Literal["F", "M"]] = {
+GENDER_WORDS: dict[str, Literal["F", "M"]] = {
     **dict.fromkeys(["f", "k", "female", "woman", "kobieta", "pani", "女", "nu"], "F"),
     **dict.fromkeys(["m", "male", "man", "mezczyzna", "pan", "男", "nam"], "M"),
 }
@@ -230,7 +231,7 @@ class ImportedRecord(_RecordTuple):
 
 
 #: Makes a record from its 13 values without checking them (the normaliser's path).
-_trusted_record: Callable[[type[ImportedRecord], tuple[object, ...]], ImportedRecord] = (
+trusted_record: Callable[[type[ImportedRecord], tuple[object, ...]], ImportedRecord] = (
     tuple.__new__
 )
 
@@ -300,11 +301,28 @@ class RowNormalizer:
             for t, i in sorted(columns.items(), key=lambda item: item[1])
             if t.startswith((CUSTOM_PREFIX, "param"))
         )
-        self._phone_e164 = PhoneNormalizer(options.default_region).e164_or_none
+        self._phones = PhoneNormalizer(options.default_region)
+        self._phone_e164 = self._phones.e164_or_none
         self._zone = _zone(options.timezone)
         self._bulk_send = options.kind is ImportKind.bulk_send
         self._crm_status = options.kind is ImportKind.crm_status
         self._constant_tags = options.constant_tags
+        # Decided once per distinct value by normalize_batch.normalize_rows.
+        self._tag_cache: dict[str, object] = {}
+        self._gender_cache: dict[str, object] = {}
+        self._status_cache: dict[str, object] = {}
+
+    def _tags_of(self, tag_text: str) -> tuple[str, ...]:
+        """The tags of a (stripped) tag cell, then the constant tags."""
+        if not tag_text:
+            return self._constant_tags
+        if _TAG_SEPARATORS.isdisjoint(tag_text):
+            tags: tuple[str, ...] = (tag_text,)
+        else:
+            tags = _tags(_TAG_SPLIT.split(tag_text))
+        if self._constant_tags:
+            tags = _tags((*tags, *self._constant_tags))
+        return tags
 
     def _failure(self, row: int, code: str, field_name: str | None, message: str) -> RowFailure:
         column = self._col.get(field_name, -1) if field_name is not None else -1
@@ -345,7 +363,7 @@ class RowNormalizer:
         gender: Literal["F", "M"] | None = None
         gender_text = gender_text.strip()
         if gender_text:
-            gender = _GENDERS.get(header_key(gender_text))
+            gender = GENDER_WORDS.get(header_key(gender_text))
             if gender is None:
                 message = f"{gender_text[:40]!r} is not a gender (use F or M)"
                 return self._failure(row, "gender.unknown", "gender", message)
@@ -366,16 +384,7 @@ class RowNormalizer:
                 if failure is not None:
                     return failure
 
-        tag_text = tag_text.strip()
-        if tag_text:
-            if _TAG_SEPARATORS.isdisjoint(tag_text):
-                tags: tuple[str, ...] = (tag_text,)
-            else:
-                tags = _tags(_TAG_SPLIT.split(tag_text))
-            if self._constant_tags:
-                tags = _tags((*tags, *self._constant_tags))
-        else:
-            tags = self._constant_tags
+        tags = self._tags_of(tag_text.strip())
         crm_id = crm_id.strip() or None
         if self._bulk_send:
             if phone is None and email is None:
@@ -397,7 +406,7 @@ class RowNormalizer:
             " ".join(p for p in (first_name.strip(), last_name.strip()) if p) or None
         )
         extras = {key: value for i, key in self._extras if (value := padded[i].strip())}
-        return _trusted_record(ImportedRecord, (
+        return trusted_record(ImportedRecord, (
             row, phone, email, name, description.strip() or None, gender, crm_id, tags,
             extras, status, callback_at, agent,
             None if email is None else email.casefold(),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from functools import cached_property, partial
 from itertools import islice
@@ -28,6 +28,7 @@ from massreach.core.normalize import (
     RowNormalizer,
     is_blank,
 )
+from massreach.core.normalize_batch import normalize_rows
 from massreach.errors import InvalidInput, MassreachError, NotFound
 from massreach.model import ImportBatch, ImportOptions, ImportPlan, PlanState
 from massreach.model.contacts import ContactList, ListFeed
@@ -363,7 +364,7 @@ class ImportService:
             )
             start = max(plan.cursor, layout.header_row) + 1
             total_hint = table.total_rows_hint
-            batches = _batches(table, start, normalizer.normalize, options.batch_size)
+            batches = _batches(table, start, normalizer, options.batch_size)
             # The next batch is read and normalised while storage writes this one
             # (SQLite does so without Python's lock): `meanwhile` of the storage.
             upcoming = next(batches, None)
@@ -410,13 +411,11 @@ class ImportService:
 
 
 def _batches(
-    table: Table,
-    start: int,
-    normalize: Callable[[int, Sequence[str]], ImportedRecord | RowFailure],
-    size: int,
+    table: Table, start: int, normalizer: RowNormalizer, size: int
 ) -> Iterator[tuple[list[ImportedRecord | RowFailure], int]]:
     """Non-blank rows from ``start`` on, normalised, in batches with their last row."""
-    items: list[ImportedRecord | RowFailure] = []
+    numbers: list[int] = []
+    rows: list[list[str]] = []
     last_row = start - 1
     for number, cells in table.rows(start=start):
         if number < start:
@@ -424,9 +423,10 @@ def _batches(
         last_row = number
         if is_blank(cells):
             continue
-        items.append(normalize(number, cells))
-        if len(items) >= size:
-            yield items, last_row
-            items = []
-    if items or last_row >= start:
-        yield items, last_row
+        numbers.append(number)
+        rows.append(cells)
+        if len(rows) >= size:
+            yield normalize_rows(normalizer, numbers, rows), last_row
+            numbers, rows = [], []
+    if rows or last_row >= start:
+        yield normalize_rows(normalizer, numbers, rows), last_row
