@@ -13,7 +13,7 @@ import socket
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from functools import cached_property, partial
-from itertools import islice
+from itertools import compress, islice
 from pathlib import Path
 
 import attrs
@@ -414,19 +414,16 @@ def _batches(
     table: Table, start: int, normalizer: RowNormalizer, size: int
 ) -> Iterator[tuple[list[ImportedRecord | RowFailure], int]]:
     """Non-blank rows from ``start`` on, normalised, in batches with their last row."""
-    numbers: list[int] = []
-    rows: list[list[str]] = []
+    rows = table.rows(start=start)
     last_row = start - 1
-    for number, cells in table.rows(start=start):
-        if number < start:
-            continue
-        last_row = number
-        if is_blank(cells):
-            continue
-        numbers.append(number)
-        rows.append(cells)
-        if len(rows) >= size:
-            yield normalize_rows(normalizer, numbers, rows), last_row
-            numbers, rows = [], []
-    if rows or last_row >= start:
-        yield normalize_rows(normalizer, numbers, rows), last_row
+    while True:
+        chunk = list(islice(rows, size))
+        if not chunk:
+            break
+        numbers, cells = map(list, zip(*chunk, strict=True))
+        last_row = max(last_row, numbers[-1])
+        # A reader may hand out rows before `start`; blank rows are not records.
+        keep = [n >= start and not b for n, b in zip(numbers, map(is_blank, cells), strict=True)]
+        if not all(keep):
+            numbers, cells = list(compress(numbers, keep)), list(compress(cells, keep))
+        yield normalize_rows(normalizer, numbers, cells), last_row
