@@ -105,3 +105,35 @@ def test_staged_and_plain_inserts_store_the_same_rows(
         conn.close()
     assert stored[0] == stored[1]
     assert [(a, b) for _, a, b, _ in stored[0]] == given_rows
+
+
+@pytest.mark.parametrize("count", [10, 300, 1001])
+def test_commit_beside_the_insert_ends_the_transaction(cur: sqlite3.Cursor, count: int) -> None:
+    values = [f"v{i}" for i in range(count)]
+    got = Dialect().insert_columns(cur, "t", {"a": values}, lambda: "next", commit=True)
+    assert got == "next"
+    assert not cur.connection.in_transaction
+    assert [a for _, a, _, _ in rows(cur)] == values
+
+
+def test_a_failing_insert_does_not_commit(cur: sqlite3.Cursor) -> None:
+    cur.execute("INSERT INTO t (n) VALUES (-1)")
+    with pytest.raises(sqlite3.IntegrityError):
+        Dialect().insert_columns(cur, "t", {"n": [*range(299), 5]}, lambda: None, commit=True)
+    assert cur.connection.in_transaction
+    cur.execute("ROLLBACK")
+    assert rows(cur) == []
+
+
+@given(width=st.integers(1, 40), count=st.integers(256, 1300))
+def test_staging_fills_whole_and_partial_statements(width: int, count: int) -> None:
+    conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    columns = ", ".join(f"c{i}" for i in range(width))
+    conn.execute(f"CREATE TABLE w (id INTEGER PRIMARY KEY, {columns})")
+    data = {f"c{i}": [f"{i}:{r}" for r in range(count)] for i in range(width)}
+    cursor = conn.cursor()
+    cursor.execute("BEGIN")
+    Dialect().insert_columns(cursor, "w", data, lambda: None, commit=True)
+    stored = conn.execute(f"SELECT {columns} FROM w ORDER BY id").fetchall()
+    assert stored == list(zip(*data.values(), strict=True))
+    conn.close()

@@ -51,6 +51,7 @@ class PostgresDialect(Dialect):
 
     name = "postgresql"
     for_update = " FOR UPDATE"
+    commits_beside_insert = False
     skip_locked = " FOR UPDATE SKIP LOCKED"
     jp = "CAST(? AS jsonb)"
     row_id = "ctid"
@@ -135,9 +136,12 @@ class PostgresDialect(Dialect):
         table: str,
         columns: Mapping[str, Sequence[Any]],
         meanwhile: Callable[[], T] | None = None,
+        *,
+        commit: bool = False,
     ) -> T | None:
         """COPY the rows in (JSON columns are given as text and parsed by the
-        server), then return ``meanwhile()``."""
+        server), then return ``meanwhile()``. (``commit`` is never asked for:
+        :attr:`commits_beside_insert` is False, psycopg ends its own transactions.)"""
         names = list(columns)
         if names and len(columns[names[0]]):
             copy = cur.copy  # type: ignore[attr-defined]

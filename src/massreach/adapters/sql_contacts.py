@@ -207,12 +207,15 @@ class SqlContacts(SqlBase):
         *,
         batch: ImportBatch | None = None,
         meanwhile: Callable[[], T] | None = None,
+        commit: bool = False,
     ) -> tuple[list[int], T | None]:
         """Insert drafts in one bulk statement (inside the caller's transaction);
         returns their ids and what ``meanwhile`` returned (see
-        :meth:`Dialect.insert_columns`). Imported records (the import fast path)
-        belong to ``batch``'s list and plan."""
+        :meth:`Dialect.insert_columns`, also for ``commit``). Imported records
+        (the import fast path) belong to ``batch``'s list and plan."""
         if not drafts:
+            if commit:
+                tx.cur.execute("COMMIT")
             return [], (meanwhile() if meanwhile is not None else None)
         d = self.dialect
         stamp = d.ts(now)
@@ -250,7 +253,7 @@ class SqlContacts(SqlBase):
                 rows.append(draft_params(d, draft, contact_id, position, stamp))  # type: ignore[arg-type]
             columns = dict(zip(CONTACT_INSERT_COLUMNS, zip(*rows, strict=True), strict=True))
         try:
-            result = d.insert_columns(tx.cur, "contacts", columns, meanwhile)
+            result = d.insert_columns(tx.cur, "contacts", columns, meanwhile, commit=commit)
         except Exception as exc:
             raise self._conflict(exc, self._duplicate_phone()) from exc
         return ids, result

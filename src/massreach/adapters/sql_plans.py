@@ -196,9 +196,15 @@ class SqlPlans(SqlContacts):
     def _store_batch(
         self, tx: Tx, batch: ImportBatch, now: datetime, meanwhile: Callable[[], T]
     ) -> T | None:
-        """The writes of :meth:`apply_import_batch` (inside its transaction)."""
-        _, result = self._insert_drafts(tx, batch.inserts, now, batch=batch, meanwhile=meanwhile)
-        self._apply_updates(tx, batch.updates, now)
+        """The writes of :meth:`apply_import_batch` (inside its transaction). With
+        no updates, the contacts are inserted last, so that SQLite can commit beside
+        that insert (:meth:`Dialect.insert_columns`)."""
+        commit = self.dialect.commits_beside_insert and not batch.updates
+        if not commit:
+            _, result = self._insert_drafts(
+                tx, batch.inserts, now, batch=batch, meanwhile=meanwhile
+            )
+            self._apply_updates(tx, batch.updates, now)
         tx.many(
             f"INSERT INTO row_results ({columns(ROW_RESULT_COLUMNS)})"
             " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (plan_id, file_row) DO UPDATE SET"
@@ -224,6 +230,10 @@ class SqlPlans(SqlContacts):
                 batch.plan_id,
             ),
         )
+        if commit:
+            _, result = self._insert_drafts(
+                tx, batch.inserts, now, batch=batch, meanwhile=meanwhile, commit=True
+            )
         return result
 
     def row_results(

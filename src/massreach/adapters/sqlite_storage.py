@@ -147,7 +147,8 @@ class SqliteStorage(SqlStorage):
                 if self._conn.in_transaction:
                     cur.execute("ROLLBACK")
                 raise
-            cur.execute("COMMIT")
+            if self._conn.in_transaction:  # an import batch may have committed already
+                cur.execute("COMMIT")
 
     def _write(self) -> AbstractContextManager[Tx]:
         """A ``BEGIN IMMEDIATE`` transaction: the database is ours until it ends."""
