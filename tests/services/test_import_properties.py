@@ -134,11 +134,11 @@ def test_killed_run_resumes_to_the_same_result(
             real_apply = storage.apply_import_batch
             applied = {"n": 0}
 
-            def crashing_apply(batch_write: Any, *, now: datetime, meanwhile: Any = None) -> Any:
+            def crashing_apply(batch_write: Any, *, now: datetime, **hints: Any) -> Any:
                 if applied["n"] == kill_at:
                     raise _Crash  # the process dies before this batch commits
                 applied["n"] += 1
-                return real_apply(batch_write, now=now, meanwhile=meanwhile)
+                return real_apply(batch_write, now=now, **hints)
 
             storage.apply_import_batch = crashing_apply  # type: ignore[method-assign]
             plan = reach.imports.create_plan(path, list_name="l", options=options, run_at=clock.now)

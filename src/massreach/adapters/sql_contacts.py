@@ -32,6 +32,7 @@ from massreach.errors import ConflictError
 from massreach.model import (
     Contact,
     ContactDraft,
+    ContactKeys,
     ContactList,
     ContactQuery,
     ContactUpdate,
@@ -109,27 +110,43 @@ class SqlContacts(SqlBase):
         return int(last) - count + 1
 
     # -- contacts: reading -------------------------------------------------------------
+    #: Rows of a duplicate lookup made beside an import batch's write, for the
+    #: next find_contacts_by_keys with the same keys (see apply_import_batch).
+    _prefetched: tuple[ContactKeys, list[Any]] | None = None
+
     def find_contacts_by_keys(
         self, *, phones: Sequence[str], emails: Sequence[str], crm_ids: Sequence[str]
     ) -> list[Contact]:
         """Contacts in ANY list whose phone, email (case-insensitive) or CRM id is given,
-        by id; one query."""
+        by id; one query (or none: the answer looked up beside the last import batch)."""
+        keys = ContactKeys(phones, emails, crm_ids)
+        prefetched, self._prefetched = self._prefetched, None
+        if prefetched is not None and prefetched[0] == keys:
+            rows = prefetched[1]
+        else:
+            query = self._keys_query(keys)
+            if query is None:
+                return []
+            with self._read() as tx:
+                rows = tx.rows(*query)
+        return [contact_from_row(self.dialect, row) for row in rows]
+
+    def _keys_query(self, keys: ContactKeys) -> tuple[str, list[Any]] | None:
+        """The query of :meth:`find_contacts_by_keys` (None when no key is given)."""
         d = self.dialect
         parts: list[str] = []
         params: list[Any] = []
         for column, values in (
-            ("c.phone", list(dict.fromkeys(phones))),
-            ("c.email_key", list(dict.fromkeys(e.casefold() for e in emails))),
-            ("c.crm_id", list(dict.fromkeys(crm_ids))),
+            ("c.phone", list(dict.fromkeys(keys.phones))),
+            ("c.email_key", list(dict.fromkeys(e.casefold() for e in keys.emails))),
+            ("c.crm_id", list(dict.fromkeys(keys.crm_ids))),
         ):
             if values:
                 parts.append(d.in_(column))
                 params.append(d.many(values))
         if not parts:
-            return []
-        with self._read() as tx:
-            rows = tx.rows(f"{_CONTACT_SELECT} WHERE {' OR '.join(parts)} ORDER BY c.id", params)
-        return [contact_from_row(d, row) for row in rows]
+            return None
+        return f"{_CONTACT_SELECT} WHERE {' OR '.join(parts)} ORDER BY c.id", params
 
     def get_contact(self, contact_id: int) -> Contact | None:
         """One contact by id."""
@@ -208,6 +225,7 @@ class SqlContacts(SqlBase):
         batch: ImportBatch | None = None,
         meanwhile: Callable[[], T] | None = None,
         commit: bool = False,
+        after: Callable[[], None] | None = None,
     ) -> tuple[list[int], T | None]:
         """Insert drafts in one bulk statement (inside the caller's transaction);
         returns their ids and what ``meanwhile`` returned (see
@@ -215,6 +233,8 @@ class SqlContacts(SqlBase):
         (the import fast path) belong to ``batch``'s list and plan."""
         if not drafts:
             if commit:
+                if after is not None:
+                    after()
                 tx.cur.execute("COMMIT")
             return [], (meanwhile() if meanwhile is not None else None)
         d = self.dialect
@@ -253,7 +273,9 @@ class SqlContacts(SqlBase):
                 rows.append(draft_params(d, draft, contact_id, position, stamp))  # type: ignore[arg-type]
             columns = dict(zip(CONTACT_INSERT_COLUMNS, zip(*rows, strict=True), strict=True))
         try:
-            result = d.insert_columns(tx.cur, "contacts", columns, meanwhile, commit=commit)
+            result = d.insert_columns(
+                tx.cur, "contacts", columns, meanwhile, commit=commit, after=after
+            )
         except Exception as exc:
             raise self._conflict(exc, self._duplicate_phone()) from exc
         return ids, result

@@ -292,6 +292,7 @@ class Dialect:
         meanwhile: Callable[[], T] | None = None,
         *,
         commit: bool = False,
+        after: Callable[[], None] | None = None,
     ) -> T | None:
         """Insert rows given column by column (all columns equally long; a
         ``range`` is a run of ids or positions), then return ``meanwhile()``.
@@ -300,6 +301,9 @@ class Dialect:
         last write of the caller's transaction, which is committed right after it,
         on the inserting thread (writing the pages to disk is then off this
         thread too). An error of the insert leaves the transaction uncommitted.
+        ``after`` (with ``commit``) runs on that thread too, between the insert
+        and the commit: a read that needs the new rows (the import's next
+        duplicate lookup).
 
         Binding a parameter costs the same whether it is NULL or not, and it is
         most of the time an insert takes: a column that is NULL in every row is
@@ -339,7 +343,7 @@ class Dialect:
             cur.executemany(f"INSERT INTO {table} DEFAULT VALUES", [()] * count)
         elif count and meanwhile is not None and count >= _STAGE_MIN_ROWS:
             return self._insert_staged(
-                cur, table, names, values, bound, count, meanwhile, commit=commit
+                cur, table, names, values, bound, count, meanwhile, commit=commit, after=after
             )
         elif count:
             params = list(zip(*bound, strict=True)) if bound else [()] * count
@@ -347,6 +351,8 @@ class Dialect:
                 f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(values)})", params
             )
         if commit:
+            if after is not None:
+                after()
             cur.execute("COMMIT")
         return meanwhile() if meanwhile is not None else None
 
@@ -361,6 +367,7 @@ class Dialect:
         meanwhile: Callable[[], T],
         *,
         commit: bool,
+        after: Callable[[], None] | None,
     ) -> T:
         """:meth:`insert_columns` of ``count`` rows through a temporary table."""
         picked: list[str] = []
@@ -387,6 +394,9 @@ class Dialect:
             f"CREATE TEMP TABLE IF NOT EXISTS mr_stage_{width}"
             f" ({', '.join(f'c{i}' for i in range(width))})"
         )
+        # Emptied here, not after the move: every statement of the second thread
+        # waits for Python's lock once more (up to the switch interval) to return.
+        cur.execute(f"DELETE FROM {stage}")
         _stage_rows(cur, stage, staged or [[None] * count], count)
         sql = f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(picked)} FROM {stage} s"
         failure: list[BaseException] = []
@@ -394,8 +404,9 @@ class Dialect:
         def move() -> None:
             try:
                 cur.execute(sql)
-                cur.execute(f"DELETE FROM {stage}")
                 if commit:
+                    if after is not None:
+                        after()  # inside the transaction: it sees the rows just moved
                     cur.execute("COMMIT")
             except BaseException as exc:
                 failure.append(exc)

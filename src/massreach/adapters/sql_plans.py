@@ -35,7 +35,7 @@ from massreach.adapters.sql_rows import (
     row_result_from_row,
 )
 from massreach.errors import NotFound
-from massreach.model import ImportBatch, ImportPlan, PlanState, RowResult
+from massreach.model import ContactKeys, ImportBatch, ImportPlan, PlanState, RowResult
 
 T = TypeVar("T")
 
@@ -160,9 +160,12 @@ class SqlPlans(SqlContacts):
         *,
         now: datetime,
         meanwhile: Callable[[], T] | None = None,
+        lookahead: ContactKeys | None = None,
     ) -> T | None:
         """In ONE transaction: inserts, updates, row results, counts and cursor; a
         batch whose cursor is not beyond the plan's stored cursor is ignored.
+        With ``lookahead``, where the dialect commits beside the insert, the next
+        duplicate lookup runs on that thread, after the insert and before the commit.
         ``meanwhile`` runs while the rows are inserted (see
         :meth:`Dialect.insert_columns`); what it returns is returned, and what it
         raises is raised once the batch is stored."""
@@ -179,6 +182,7 @@ class SqlPlans(SqlContacts):
                 return None
 
         result: T | None = None
+        self._prefetched = None
         with self._write() as tx:
             stored = tx.value(
                 f"SELECT row_cursor FROM plans WHERE id = ?{d.for_update}", (batch.plan_id,)
@@ -186,7 +190,7 @@ class SqlPlans(SqlContacts):
             if stored is None:
                 raise _no_plan(batch.plan_id)
             if batch.cursor > int(stored):
-                result = self._store_batch(tx, batch, now, beside)
+                result = self._store_batch(tx, batch, now, beside, lookahead)
             else:
                 result = beside()
         if raised:
@@ -194,12 +198,26 @@ class SqlPlans(SqlContacts):
         return result
 
     def _store_batch(
-        self, tx: Tx, batch: ImportBatch, now: datetime, meanwhile: Callable[[], T]
+        self,
+        tx: Tx,
+        batch: ImportBatch,
+        now: datetime,
+        meanwhile: Callable[[], T],
+        lookahead: ContactKeys | None,
     ) -> T | None:
         """The writes of :meth:`apply_import_batch` (inside its transaction). With
         no updates, the contacts are inserted last, so that SQLite can commit beside
-        that insert (:meth:`Dialect.insert_columns`)."""
+        that insert (:meth:`Dialect.insert_columns`) and look up ``lookahead``
+        there too."""
         commit = self.dialect.commits_beside_insert and not batch.updates
+        query = self._keys_query(lookahead) if commit and lookahead is not None else None
+        after: Callable[[], None] | None = None
+        if lookahead is not None and query is not None:
+            keys, (sql, params) = lookahead, query
+
+            def after() -> None:
+                self._prefetched = (keys, tx.rows(sql, params))
+
         if not commit:
             _, result = self._insert_drafts(
                 tx, batch.inserts, now, batch=batch, meanwhile=meanwhile
@@ -232,7 +250,7 @@ class SqlPlans(SqlContacts):
         )
         if commit:
             _, result = self._insert_drafts(
-                tx, batch.inserts, now, batch=batch, meanwhile=meanwhile, commit=True
+                tx, batch.inserts, now, batch=batch, meanwhile=meanwhile, commit=True, after=after
             )
         return result
 

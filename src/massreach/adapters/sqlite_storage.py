@@ -151,7 +151,9 @@ class SqliteStorage(SqlStorage):
                 cur.execute("COMMIT")
 
     def _write(self) -> AbstractContextManager[Tx]:
-        """A ``BEGIN IMMEDIATE`` transaction: the database is ours until it ends."""
+        """A ``BEGIN IMMEDIATE`` transaction: the database is ours until it ends.
+        (A write forgets a duplicate lookup made beside the last import batch.)"""
+        self._prefetched = None
         return self._transaction("BEGIN IMMEDIATE")
 
     def _read(self) -> AbstractContextManager[Tx]:

@@ -8,7 +8,14 @@ from massreach.model.campaigns import (
     TagFigure,
     Template,
 )
-from massreach.model.contacts import Contact, ContactDraft, ContactList, ContactQuery, ContactUpdate
+from massreach.model.contacts import (
+    Contact,
+    ContactDraft,
+    ContactKeys,
+    ContactList,
+    ContactQuery,
+    ContactUpdate,
+)
 from massreach.model.outbox import (
     DeliveryReport,
     MessageOutcome,
@@ -33,6 +40,7 @@ __all__ = [
     "CampaignSource",
     "Contact",
     "ContactDraft",
+    "ContactKeys",
     "ContactList",
     "ContactQuery",
     "ContactUpdate",

@@ -124,6 +124,16 @@ class ContactUpdate:
 
 
 @frozen
+class ContactKeys:
+    """The keys one duplicate lookup asks for (see ``Storage.find_contacts_by_keys``):
+    phones (E.164), e-mail addresses and CRM ids, in the order given."""
+
+    phones: tuple[str, ...] = field(default=(), converter=to_tuple)
+    emails: tuple[str, ...] = field(default=(), converter=to_tuple)
+    crm_ids: tuple[str, ...] = field(default=(), converter=to_tuple)
+
+
+@frozen
 class ContactQuery:
     """A condition to find contacts: every given part must hold."""
 

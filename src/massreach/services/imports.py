@@ -30,7 +30,7 @@ from massreach.core.normalize import (
 )
 from massreach.core.normalize_batch import normalize_rows
 from massreach.errors import InvalidInput, MassreachError, NotFound
-from massreach.model import ImportBatch, ImportOptions, ImportPlan, PlanState
+from massreach.model import ContactKeys, ImportBatch, ImportOptions, ImportPlan, PlanState
 from massreach.model.contacts import ContactList, ListFeed
 from massreach.services.context import ServiceContext
 from massreach.services.plan_exports import export_plan
@@ -365,32 +365,35 @@ class ImportService:
             start = max(plan.cursor, layout.header_row) + 1
             total_hint = table.total_rows_hint
             batches = _batches(table, start, normalizer, options.batch_size)
-            # The next batch is read and normalised while storage writes this one
-            # (SQLite does so without Python's lock): `meanwhile` of the storage.
-            upcoming = next(batches, None)
-            while upcoming is not None:
-                items, last_row = upcoming
+            # One batch ahead: while storage writes batch k, batch k+2 is read and
+            # normalised (`meanwhile`: SQLite does so without Python's lock), and
+            # the stored contacts batch k+1 is checked against are looked up
+            # once batch k is written (`lookahead`).
+            current = next(batches, None)
+            upcoming = next(batches, None) if current is not None else None
+            while current is not None:
+                items, last_row = current
                 batch = self._decide(plan, items, last_row)
-                del items
-                upcoming = self.storage.apply_import_batch(
-                    batch, now=self.context.now(), meanwhile=partial(next, batches, None)
+                del items, current
+                lookahead = _lookup_keys(plan, upcoming[0]) if upcoming is not None else None
+                after = self.storage.apply_import_batch(
+                    batch,
+                    now=self.context.now(),
+                    meanwhile=partial(next, batches, None),
+                    lookahead=lookahead,
                 )
+                current, upcoming = upcoming, after
                 self._progress(plan.id, last_row, total_hint)
 
     def _decide(
         self, plan: ImportPlan, items: Sequence[ImportedRecord | RowFailure], last_row: int
     ) -> ImportBatch:
-        """What one batch does, given what is stored (one lookup per batch, by the
-        key each record is matched on: its phone, else its e-mail, else its CRM id;
-        always the CRM id for CRM status plans)."""
-        records = [item for item in items if type(item) is ImportedRecord]
-        if plan.options.kind == "crm_status":
-            phones, emails, crm_ids = [], [], [r.crm_id for r in records if r.crm_id]
-        else:
-            phones = [r.phone for r in records if r.phone]
-            emails = [r.email for r in records if r.email and not r.phone]
-            crm_ids = [r.crm_id for r in records if r.crm_id and not r.phone and not r.email]
-        existing = self.storage.find_contacts_by_keys(phones=phones, emails=emails, crm_ids=crm_ids)
+        """What one batch does, given what is stored (one lookup per batch, see
+        :func:`_lookup_keys`)."""
+        keys = _lookup_keys(plan, items)
+        existing = self.storage.find_contacts_by_keys(
+            phones=keys.phones, emails=keys.emails, crm_ids=keys.crm_ids
+        )
         return plan_batch(
             plan_id=plan.id,
             list_id=plan.list_id,
@@ -408,6 +411,19 @@ class ImportService:
             plan = attrs.evolve(plan, lease_until=now + PLAN_LEASE)
             self.storage.save_plan(plan)
         self.context.hooks.import_progress(plan, rows_done, rows_total)
+
+
+def _lookup_keys(plan: ImportPlan, items: Sequence[ImportedRecord | RowFailure]) -> ContactKeys:
+    """The stored contacts a batch needs: by the key each record is matched on (its
+    phone, else its e-mail, else its CRM id; always the CRM id for CRM status plans)."""
+    records = [item for item in items if type(item) is ImportedRecord]
+    if plan.options.kind == "crm_status":
+        return ContactKeys(crm_ids=[r.crm_id for r in records if r.crm_id])
+    return ContactKeys(
+        phones=[r.phone for r in records if r.phone],
+        emails=[r.email for r in records if r.email and not r.phone],
+        crm_ids=[r.crm_id for r in records if r.crm_id and not r.phone and not r.email],
+    )
 
 
 def _batches(

@@ -26,6 +26,7 @@ from massreach.model import (
     Campaign,
     Contact,
     ContactDraft,
+    ContactKeys,
     ContactList,
     ContactQuery,
     ContactUpdate,
@@ -145,6 +146,7 @@ class Storage(Protocol):
         *,
         now: datetime,
         meanwhile: Callable[[], T] | None = None,
+        lookahead: ContactKeys | None = None,
     ) -> T | None:
         """In ONE transaction: insert ``batch.inserts``, apply ``batch.updates``, store
         ``batch.results``, add ``batch.counts`` to the plan and set its cursor.
@@ -155,7 +157,13 @@ class Storage(Protocol):
         ``meanwhile`` (optional, must not use this storage) is called once, on the
         calling thread; a backend may run it while the batch is being written
         (the import passes "read and normalise the next batch"). Its return
-        value is returned; what it raises is raised after the batch is stored."""
+        value is returned; what it raises is raised after the batch is stored.
+
+        ``lookahead`` (optional) names the keys of the caller's next
+        :meth:`find_contacts_by_keys`. A backend may look them up once the
+        batch is written, beside ``meanwhile``, and answer that next call (with
+        exactly these keys, and no write in between) from what it found; it may
+        also ignore the hint. Either way the answers are the same."""
 
     def row_results(
         self, plan_id: int, *, outcome: str | None = None, after_row: int = 0, limit: int = 1000

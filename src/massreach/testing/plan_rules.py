@@ -12,6 +12,7 @@ from massreach.core.normalize import ImportedRecord
 from massreach.errors import ConflictError, NotFound
 from massreach.model import (
     ContactDraft,
+    ContactKeys,
     ContactQuery,
     ContactUpdate,
     ImportBatch,
@@ -338,6 +339,52 @@ class PlanRules(StorageTestBase):
             meanwhile=lambda: None,
         )
         assert storage.count_contacts(ContactQuery(list_id=vip.id)) == 300
+
+    def test_lookahead_gives_the_same_answers(
+        self, storage: Storage, clock_start: datetime
+    ) -> None:
+        """With ``lookahead``, the next find_contacts_by_keys with those keys sees the
+        batch just written, as without it; a write in between is seen too, and other
+        keys are looked up as usual."""
+        vip = make_list(storage, "vip", clock_start)
+        other = make_list(storage, "other", clock_start)
+        add_contacts(storage, other.id, clock_start, {"phone": "+84904300001"})
+        plan = storage.create_plan(make_plan(vip.id, clock_start))
+        records = tuple(
+            ImportedRecord(row=n + 2, phone=f"+849043{n:05d}", tags=("t",)) for n in range(300)
+        )
+        keys = ContactKeys(
+            phones=["+84904300001", "+84904300299", "+84904399999"],
+            emails=["nobody@example.vn"],
+        )
+
+        def batch(part: tuple[ImportedRecord, ...], cursor: int) -> ImportBatch:
+            counts = PlanCounts(total=len(part), succeeded=len(part))
+            return ImportBatch(plan.id, vip.id, part, (), (), counts, cursor=cursor)
+
+        got = storage.apply_import_batch(
+            batch(records, 301), now=clock_start, meanwhile=lambda: "next", lookahead=keys
+        )
+        assert got == "next"
+        found = storage.find_contacts_by_keys(
+            phones=keys.phones, emails=keys.emails, crm_ids=keys.crm_ids
+        )
+        assert sorted((c.phone, c.list_id) for c in found) == sorted(
+            [("+84904300001", other.id), ("+84904300001", vip.id), ("+84904300299", vip.id)]
+        )
+        # Looked up beside a batch, then a write: the answer includes the write.
+        extra = (ImportedRecord(row=400, phone="+84904399999", tags=("t",)),)
+        storage.apply_import_batch(
+            batch(records[:0], 302), now=clock_start, meanwhile=lambda: None, lookahead=keys
+        )
+        storage.apply_import_batch(batch(extra, 401), now=clock_start)
+        found = storage.find_contacts_by_keys(
+            phones=keys.phones, emails=keys.emails, crm_ids=keys.crm_ids
+        )
+        assert "+84904399999" in {c.phone for c in found}
+        # Other keys than the hint: looked up as usual.
+        single = storage.find_contacts_by_keys(phones=["+84904300005"], emails=[], crm_ids=[])
+        assert [c.phone for c in single] == ["+84904300005"]
 
     def test_row_results_paging(self, storage: Storage, clock_start: datetime) -> None:
         """Row results by row, filtered by outcome, paged with ``after_row``."""
