@@ -271,6 +271,12 @@ class Dialect:
         )
         return f"json_insert({alias}.fields, {pairs})"
 
+    def rows_as_json(self, sql: str, names: Sequence[str]) -> str:
+        """A query giving ONE value: the rows of ``sql`` (columns ``names``) as a
+        JSON array of arrays (TEXT, INTEGER, REAL and NULL values only)."""
+        listed = ", ".join(f"k.{name}" for name in names)
+        return f"SELECT json_group_array(json_array({listed})) FROM ({sql}) k"
+
     # -- bulk operations -------------------------------------------------------------
     def allocate_ids(self, cur: Cursor, table: str, count: int) -> list[int]:
         """``count`` fresh ids for ``table`` (inside a writing transaction)."""

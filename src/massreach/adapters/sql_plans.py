@@ -13,10 +13,12 @@ keep them in a folder beside the database.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
 from typing import TypeVar
 
@@ -26,6 +28,7 @@ from massreach.adapters.sql_base import Tx
 from massreach.adapters.sql_contacts import SqlContacts
 from massreach.adapters.sql_dialect import encode_json
 from massreach.adapters.sql_rows import (
+    CONTACT_COLUMNS,
     PLAN_COLUMNS,
     ROW_RESULT_COLUMNS,
     columns,
@@ -216,7 +219,12 @@ class SqlPlans(SqlContacts):
             keys, (sql, params) = lookahead, query
 
             def after() -> None:
-                self._prefetched = (keys, tx.rows(sql, params))
+                # One row (the rows as a JSON array): on this second thread every
+                # fetched row would wait for Python's lock again.
+                packed = tx.value(self.dialect.rows_as_json(sql, CONTACT_COLUMNS), params)
+                rows = json.loads(packed) if packed else []
+                rows.sort(key=itemgetter(0))  # by id, as find_contacts_by_keys answers
+                self._prefetched = (keys, rows)
 
         if not commit:
             _, result = self._insert_drafts(

@@ -350,8 +350,19 @@ class PlanRules(StorageTestBase):
         other = make_list(storage, "other", clock_start)
         add_contacts(storage, other.id, clock_start, {"phone": "+84904300001"})
         plan = storage.create_plan(make_plan(vip.id, clock_start))
+        odd = 'quote " back \\ nl \n ü 中 🙂'
         records = tuple(
-            ImportedRecord(row=n + 2, phone=f"+849043{n:05d}", tags=("t",)) for n in range(300)
+            ImportedRecord(
+                row=n + 2,
+                phone=f"+849043{n:05d}",
+                email=f"U{n}@X.vn",
+                name=odd,
+                tags=("t", odd),
+                fields={"param0": str(n), "Số dư": odd},
+                status="follow_up" if n % 2 else None,
+                agent="a1" if n % 2 else None,
+            )
+            for n in range(300)
         )
         keys = ContactKeys(
             phones=["+84904300001", "+84904300299", "+84904399999"],
@@ -369,6 +380,10 @@ class PlanRules(StorageTestBase):
         found = storage.find_contacts_by_keys(
             phones=keys.phones, emails=keys.emails, crm_ids=keys.crm_ids
         )
+        fresh = storage.find_contacts_by_keys(
+            phones=keys.phones, emails=keys.emails, crm_ids=keys.crm_ids
+        )
+        assert found == fresh  # every attribute, in the same order (by id)
         assert sorted((c.phone, c.list_id) for c in found) == sorted(
             [("+84904300001", other.id), ("+84904300001", vip.id), ("+84904300299", vip.id)]
         )
