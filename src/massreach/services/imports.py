@@ -371,9 +371,10 @@ class ImportService:
             # once batch k is written (`lookahead`).
             current = next(batches, None)
             upcoming = next(batches, None) if current is not None else None
-            while current is not None:
+            keys = _lookup_keys(plan, current[0]) if current is not None else None
+            while current is not None and keys is not None:
                 items, last_row = current
-                batch = self._decide(plan, items, last_row)
+                batch = self._decide(plan, items, last_row, keys)
                 del items, current
                 lookahead = _lookup_keys(plan, upcoming[0]) if upcoming is not None else None
                 after = self.storage.apply_import_batch(
@@ -382,15 +383,18 @@ class ImportService:
                     meanwhile=partial(next, batches, None),
                     lookahead=lookahead,
                 )
-                current, upcoming = upcoming, after
+                current, upcoming, keys = upcoming, after, lookahead
                 self._progress(plan.id, last_row, total_hint)
 
     def _decide(
-        self, plan: ImportPlan, items: Sequence[ImportedRecord | RowFailure], last_row: int
+        self,
+        plan: ImportPlan,
+        items: Sequence[ImportedRecord | RowFailure],
+        last_row: int,
+        keys: ContactKeys,
     ) -> ImportBatch:
-        """What one batch does, given what is stored (one lookup per batch, see
-        :func:`_lookup_keys`)."""
-        keys = _lookup_keys(plan, items)
+        """What one batch does, given what is stored (one lookup per batch, by the
+        batch's :func:`_lookup_keys`)."""
         existing = self.storage.find_contacts_by_keys(
             phones=keys.phones, emails=keys.emails, crm_ids=keys.crm_ids
         )
