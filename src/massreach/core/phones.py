@@ -10,6 +10,7 @@ fast path of :mod:`massreach.core.phone_patterns`; the rest go to phonenumbers.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import phonenumbers
 
@@ -112,6 +113,16 @@ class PhoneNormalizer:
         if result is None:
             result = phonenumbers_e164(text, self.default_region)
         return result or None
+
+    def e164_many(self, cells: Sequence[str]) -> list[str | None]:
+        """``[self.e164_or_none(c) for c in cells]``, a column at a time.
+
+        The common cells are decided with a few C-level passes over the whole
+        column (:mod:`massreach.core.phone_batch`); the others by ``e164_or_none``.
+        """
+        from massreach.core.phone_batch import phone_column
+
+        return phone_column(self.default_region).e164_many(cells)
 
     def normalize(self, raw: str) -> str:
         """E.164 text of ``raw``; raises :class:`RowError` ``phone.invalid`` otherwise.
