@@ -120,7 +120,7 @@ def _normalize_slice(
     if phone_text is empty:
         phones = [None] * count
     else:
-        phones = [normalizer._phone_e164(t) if t else None for t in phone_text]
+        phones = normalizer._phones.e164_many(phone_text)
         # A written number that is not valid: the row fails (row by row says how).
         refuse([bool(t) and p is None for t, p in zip(phone_text, phones, strict=True)])
     email_text = stripped("email")
@@ -172,12 +172,15 @@ def _normalize_slice(
     if extras:
         names_of = [key for _, key in extras]
         values = list(zip(*[list(map(_strip, columns[i])) for i, _ in extras], strict=True))
-        fields = [
-            dict(zip(names_of, cells, strict=True))
-            if all(cells)
-            else {k: v for k, v in zip(names_of, cells, strict=True) if v}
-            for cells in values
-        ]
+        if all(map(all, values)):  # every cell written: no empty value to leave out
+            fields = list(map(dict, map(zip, repeat(names_of), values)))
+        else:
+            fields = [
+                dict(zip(names_of, cells, strict=True))
+                if all(cells)
+                else {k: v for k, v in zip(names_of, cells, strict=True) if v}
+                for cells in values
+            ]
     else:
         fields = [{} for _ in range(count)]
 
