@@ -4,6 +4,7 @@ a second thread while ``meanwhile`` runs on the caller's."""
 from __future__ import annotations
 
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from massreach.adapters.sql_dialect import Dialect
+from massreach.adapters.sql_dialect import QUICK_SWITCH_SECONDS, Dialect
 
 
 @pytest.fixture
@@ -137,3 +138,23 @@ def test_staging_fills_whole_and_partial_statements(width: int, count: int) -> N
     stored = conn.execute(f"SELECT {columns} FROM w ORDER BY id").fetchall()
     assert stored == list(zip(*data.values(), strict=True))
     conn.close()
+
+
+def test_the_switch_interval_is_short_beside_a_staged_insert_and_then_restored(
+    cur: sqlite3.Cursor,
+) -> None:
+    before = sys.getswitchinterval()
+    seen: list[float] = []
+    Dialect().insert_columns(
+        cur, "t", {"n": list(range(300))}, lambda: seen.append(sys.getswitchinterval())
+    )
+    assert seen == [min(before, QUICK_SWITCH_SECONDS)]
+    assert sys.getswitchinterval() == before
+    with pytest.raises(ValueError, match="boom"):
+        Dialect().insert_columns(
+            cur,
+            "t",
+            {"n": list(range(300, 600))},
+            lambda: (_ for _ in ()).throw(ValueError("boom")),
+        )
+    assert sys.getswitchinterval() == before
