@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from massreach.core.mapping import propose_mapping
 from massreach.core.normalize import ImportedRecord, NormalizeOptions, RowNormalizer
-from massreach.core.normalize_batch import normalize_rows
+from massreach.core.normalize_batch import COLUMN_PHONES_FROM, normalize_rows
 
 HEADER_SETS = [
     ["SĐT", "Họ tên", "Email", "Nhãn", "param0", "param1", "Số dư"],
@@ -67,7 +67,10 @@ def batches(draw: st.DrawFn) -> tuple[RowNormalizer, list[int], list[list[str]]]
     plain = st.tuples(*(_cell(t) for t in mapping.targets)).map(list)
     ragged = st.lists(CELLS, min_size=max(0, len(headers) - 2), max_size=len(headers) + 2)
     rows = draw(st.lists(st.one_of(plain, plain, plain, ragged), max_size=30))
-    numbers = sorted(draw(st.sets(st.integers(2, 10_000), min_size=len(rows), max_size=len(rows))))
+    # Large slices check phones a column at a time: repeat the rows past that size.
+    if rows and draw(st.booleans()):
+        rows = rows * -(-COLUMN_PHONES_FROM // len(rows))
+    numbers = sorted(draw(st.sets(st.integers(2, 100_000), min_size=len(rows), max_size=len(rows))))
     return normalizer, numbers, rows
 
 
