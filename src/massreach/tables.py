@@ -162,7 +162,7 @@ class StreamingTable:
 
     def __init__(self, info: TableInfo) -> None:
         self.info = info
-        self._iterators: weakref.WeakSet[Generator[tuple[int, list[str]]]] = weakref.WeakSet()
+        self._iterators: weakref.WeakSet[Generator[object]] = weakref.WeakSet()
         self._closed = False
 
     @property
@@ -178,6 +178,16 @@ class StreamingTable:
 
     def _rows(self, start: int) -> Generator[tuple[int, list[str]]]:
         raise NotImplementedError
+
+    def row_chunks(self, start: int, size: int) -> Iterator[tuple[int, list[list[str]]]]:
+        """Rows from ``start`` on in lists of up to ``size`` consecutive rows, each
+        with the number of its first row (see :func:`row_chunks`)."""
+        iterator = self._row_chunks(max(1, start), size)
+        self._iterators.add(iterator)
+        return iterator
+
+    def _row_chunks(self, start: int, size: int) -> Generator[tuple[int, list[list[str]]]]:
+        yield from _chunks_of_rows(self.rows(start), start, size)
 
     def _release(self) -> None:
         """Let go of what :meth:`close` must free besides the row iterators."""
@@ -200,6 +210,35 @@ class StreamingTable:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def row_chunks(table: Table, start: int, size: int) -> Iterator[tuple[int, list[list[str]]]]:
+    """The rows of ``table`` from ``start`` on, ``size`` at a time: ``(first_row,
+    rows)`` where the rows are numbered ``first_row``, ``first_row + 1`` … (a table
+    of :class:`StreamingTable` hands them out directly; the CSV table without a
+    Python step per row)."""
+    chunks = getattr(table, "row_chunks", None)
+    if chunks is not None:
+        return chunks(start, size)  # type: ignore[no-any-return]
+    return _chunks_of_rows(table.rows(start), start, size)
+
+
+def _chunks_of_rows(
+    rows: Iterator[tuple[int, list[str]]], start: int, size: int
+) -> Iterator[tuple[int, list[list[str]]]]:
+    """Consecutive runs (at most ``size`` long) of numbered rows from ``start`` on."""
+    first, run = 0, list[list[str]]()
+    for number, cells in rows:
+        if number < start:
+            continue
+        if run and (number != first + len(run) or len(run) >= size):
+            yield first, run
+            run = []
+        if not run:
+            first = number
+        run.append(cells)
+    if run:
+        yield first, run
 
 
 def file_label(path: Path, display_name: str | None) -> str:

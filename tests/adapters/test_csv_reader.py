@@ -16,7 +16,14 @@ from hypothesis import strategies as st
 from massreach.adapters import csv_reader
 from massreach.adapters.csv_reader import CsvReader, sniff_delimiter
 from massreach.errors import InvalidFile, InvalidInput, MassreachError, PluginError
-from massreach.tables import ReaderRegistry, ReadOptions, Table, TableReader, sniff_format
+from massreach.tables import (
+    ReaderRegistry,
+    ReadOptions,
+    Table,
+    TableReader,
+    row_chunks,
+    sniff_format,
+)
 
 POLISH_ROWS = [
     ["imię", "nazwisko", "płeć", "telefon", "miasto"],
@@ -396,3 +403,61 @@ def test_legacy_encodings_are_detected_even_in_small_files(
     path.write_bytes(data)
     _table, got = read_all(path)
     assert [r for _, r in got] == rows
+
+
+_CELL = st.text(alphabet='ab ,;"\n\r\tł中', max_size=6)
+
+
+@given(
+    rows=st.lists(st.lists(_CELL, max_size=4), max_size=25),
+    start=st.integers(1, 8),
+    size=st.integers(1, 7),
+)
+def test_row_chunks_are_the_rows_in_runs(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[list[str]], start: int, size: int
+) -> None:
+    """The CSV table's chunks (straight from csv) hold exactly its rows, numbered."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([["id", "x"], *rows])
+    path = write(tmp_path_factory.mktemp("chunks"), buffer.getvalue().encode())
+    with CsvReader().open(path, ReadOptions(delimiter=",")) as table:
+        expected = list(table.rows(start))
+        chunks = list(table.row_chunks(start, size))
+        generic = list(row_chunks(_OnlyRows(table), start, size))
+    assert all(0 < len(chunk) <= size for _, chunk in chunks)
+    flat = [(first + i, cells) for first, chunk in chunks for i, cells in enumerate(chunk)]
+    assert flat == expected
+    assert generic == chunks
+
+
+class _OnlyRows:
+    """A plugin table with rows() only (no row_chunks)."""
+
+    def __init__(self, table: Table) -> None:
+        self.rows = table.rows
+
+
+def test_generic_chunks_split_where_numbering_jumps() -> None:
+    class Gappy:
+        def rows(self, start: int = 1) -> object:
+            return iter([(1, ["h"]), (2, ["a"]), (3, ["b"]), (7, ["c"]), (8, ["d"])])
+
+    assert list(row_chunks(Gappy(), 2, 10)) == [(2, [["a"], ["b"]]), (7, [["c"], ["d"]])]  # type: ignore[arg-type]
+
+
+def test_chunks_raise_the_decode_error_with_its_row(tmp_path: Path) -> None:
+    body = "".join(f"{i},Łódź {i}\n" for i in range(20000)).encode()
+    path = write(tmp_path, body + b"20000,\xff\xfe bad\n")
+    with CsvReader().open(path, ReadOptions()) as table, pytest.raises(InvalidFile) as caught:
+        for _ in table.row_chunks(1, 5000):
+            pass
+    assert (caught.value.code, caught.value.row) == ("file.decode_error", 20001)
+
+
+def test_closing_the_table_stops_its_chunks(tmp_path: Path) -> None:
+    path = write(tmp_path, "".join(f"{i},x\n" for i in range(100)).encode())
+    table = CsvReader().open(path, ReadOptions())
+    chunks = table.row_chunks(1, 10)
+    next(chunks)
+    table.close()
+    assert list(chunks) == []

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from functools import cached_property, partial
 from itertools import compress, islice
+from operator import itemgetter
 from pathlib import Path
 
 import attrs
@@ -34,7 +35,7 @@ from massreach.model import ContactKeys, ImportBatch, ImportOptions, ImportPlan,
 from massreach.model.contacts import ContactList, ListFeed
 from massreach.services.context import ServiceContext
 from massreach.services.plan_exports import export_plan
-from massreach.tables import ReaderRegistry, ReadOptions, Table
+from massreach.tables import ReaderRegistry, ReadOptions, Table, row_chunks
 
 #: How long a worker holds a running plan before another may resume it.
 PLAN_LEASE = timedelta(minutes=5)
@@ -434,16 +435,20 @@ def _batches(
     table: Table, start: int, normalizer: RowNormalizer, size: int
 ) -> Iterator[tuple[list[ImportedRecord | RowFailure], int]]:
     """Non-blank rows from ``start`` on, normalised, in batches with their last row."""
-    rows = table.rows(start=start)
-    last_row = start - 1
-    while True:
-        chunk = list(islice(rows, size))
-        if not chunk:
-            break
-        numbers, cells = map(list, zip(*chunk, strict=True))
-        last_row = max(last_row, numbers[-1])
-        # A reader may hand out rows before `start`; blank rows are not records.
-        keep = [n >= start and not b for n, b in zip(numbers, map(is_blank, cells), strict=True)]
-        if not all(keep):
-            numbers, cells = list(compress(numbers, keep)), list(compress(cells, keep))
-        yield normalize_rows(normalizer, numbers, cells), last_row
+    for first, chunk in row_chunks(table, start, size):
+        last_row = first + len(chunk) - 1
+        numbers: Sequence[int] = range(first, last_row + 1)
+        rows = chunk
+        if not _none_blank(chunk):  # blank rows are not records
+            keep = [not blank for blank in map(is_blank, chunk)]
+            numbers, rows = list(compress(numbers, keep)), list(compress(chunk, keep))
+        yield normalize_rows(normalizer, numbers, rows), last_row
+
+
+def _none_blank(rows: list[list[str]]) -> bool:
+    """True when no row is blank, decided by the first cells alone: each is written,
+    ASCII and not only spaces (False: ask :func:`is_blank` row by row)."""
+    if not all(rows):
+        return False
+    firsts = list(map(itemgetter(0), rows))
+    return all(firsts) and "".join(firsts).isascii() and not any(map(str.isspace, firsts))
