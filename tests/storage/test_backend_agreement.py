@@ -19,7 +19,13 @@ from hypothesis import strategies as st
 from tests.storage.pg_scratch import ScratchPostgres, pg_problem, pg_required, require_pg
 
 from massreach.adapters.memory_storage import MemoryStorage
-from massreach.adapters.sql_dialect import Dialect, encode_fields, encode_json, encode_tags
+from massreach.adapters.sql_dialect import (
+    Dialect,
+    encode_fields,
+    encode_fields_column,
+    encode_json,
+    encode_tags,
+)
 from massreach.adapters.sqlite_storage import SqliteStorage
 from massreach.core.distribution import (
     CountSplit,
@@ -83,6 +89,19 @@ def test_tags_are_stored_exactly_as_json(tags: list[str]) -> None:
 @given(st.dictionaries(_text, _text, max_size=5))
 def test_fields_are_stored_exactly_as_json(fields: dict[str, str]) -> None:
     assert encode_fields(fields) == encode_json(fields)
+
+
+_NAMES = st.sampled_from(["param0", "param1", "Số dư", "100%", 'q"', "%s"])
+
+
+@given(
+    st.lists(st.dictionaries(_NAMES, _text, max_size=3), max_size=6),
+    st.integers(0, 4),
+)
+def test_a_column_of_fields_is_encoded_as_each_one(rows: list[dict[str, str]], copies: int) -> None:
+    """Rows of one shape (names in one order) share a template; others do not."""
+    rows = rows + [dict(rows[0]) for _ in range(copies)] if rows else rows
+    assert encode_fields_column(rows) == [encode_fields(f) for f in rows]
 
 
 @given(

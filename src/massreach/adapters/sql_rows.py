@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from operator import itemgetter
 from typing import Any
 
 from massreach.adapters.sql_dialect import (
     Dialect,
     decode_json,
     encode_fields,
+    encode_fields_column,
     encode_json,
     encode_tags,
 )
@@ -196,9 +196,11 @@ def record_columns(
     ``draft_params(record_draft(record))``, taken from the records' tuples a column
     at a time."""
     n = len(records)
+    # One transposition (records are tuples): column i holds every record's value i.
+    transposed: list[Sequence[Any]] = list(zip(*records, strict=True)) if n else [()] * 13
 
-    def column(index: int) -> list[Any]:
-        return list(map(itemgetter(index), records))
+    def column(index: int) -> Sequence[Any]:
+        return transposed[index]
 
     status = column(9)
     callback = column(10)
@@ -224,7 +226,7 @@ def record_columns(
         "gender": column(5),
         "crm_id": column(6),
         "tags": list(map(encode_tags, column(7))),
-        "fields": list(map(encode_fields, column(8))),
+        "fields": encode_fields_column(column(8)),
         "owner": agent,
         "status": (
             ["unprocessed"] * n if status.count(None) == n else [s or "unprocessed" for s in status]
