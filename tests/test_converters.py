@@ -176,7 +176,8 @@ def test_round_trip_plain_and_json(cls: type[Any], data: st.DataObject) -> None:
 
 
 #: Model types that are never stored or sent as JSON themselves: an import batch is
-#: the argument of one storage transaction (its parts above are stored).
+#: the argument of one storage transaction (its parts above are stored), contact keys
+#: a duplicate-lookup hint.
 TRANSIENT = frozenset({"ImportBatch", "ContactKeys"})
 
 
