@@ -136,10 +136,12 @@ class SqlContacts(SqlBase):
         d = self.dialect
         parts: list[str] = []
         params: list[Any] = []
+        # Sorted: the index is then probed in its own order, about twice as fast
+        # as in file order once it no longer fits in the cache.
         for column, values in (
-            ("c.phone", list(dict.fromkeys(keys.phones))),
-            ("c.email_key", list(dict.fromkeys(e.casefold() for e in keys.emails))),
-            ("c.crm_id", list(dict.fromkeys(keys.crm_ids))),
+            ("c.phone", sorted(set(keys.phones))),
+            ("c.email_key", sorted({e.casefold() for e in keys.emails})),
+            ("c.crm_id", sorted(set(keys.crm_ids))),
         ):
             if values:
                 parts.append(d.in_(column))
@@ -274,8 +276,9 @@ class SqlContacts(SqlBase):
             columns = dict(zip(CONTACT_INSERT_COLUMNS, zip(*rows, strict=True), strict=True))
         try:
             result = d.insert_columns(
-                tx.cur, "contacts", columns, meanwhile, commit=commit, after=after
-            )
+                tx.cur, "contacts", columns, meanwhile, commit=commit, after=after,
+                order_by="phone",
+            )  # fmt: skip
         except Exception as exc:
             raise self._conflict(exc, self._duplicate_phone()) from exc
         return ids, result
