@@ -211,6 +211,7 @@ def _stage_rows(cur: Cursor, stage: str, columns: Sequence[Sequence[Any]], count
         rest = (len(flat) - full) // width
         cur.execute(f"INSERT INTO {stage} VALUES {', '.join([row] * rest)}", flat[full:])
 
+
 T = TypeVar("T")
 
 
