@@ -139,7 +139,6 @@ class PostgresDialect(Dialect):
         *,
         commit: bool = False,
         after: Callable[[], None] | None = None,
-        order_by: str | None = None,
     ) -> T | None:
         """COPY the rows in (JSON columns are given as text and parsed by the
         server), then return ``meanwhile()``. (``commit`` is never asked for:

@@ -276,9 +276,8 @@ class SqlContacts(SqlBase):
             columns = dict(zip(CONTACT_INSERT_COLUMNS, zip(*rows, strict=True), strict=True))
         try:
             result = d.insert_columns(
-                tx.cur, "contacts", columns, meanwhile, commit=commit, after=after,
-                order_by="phone",
-            )  # fmt: skip
+                tx.cur, "contacts", columns, meanwhile, commit=commit, after=after
+            )
         except Exception as exc:
             raise self._conflict(exc, self._duplicate_phone()) from exc
         return ids, result

@@ -358,7 +358,6 @@ class Dialect:
         *,
         commit: bool = False,
         after: Callable[[], None] | None = None,
-        order_by: str | None = None,
     ) -> T | None:
         """Insert rows given column by column (all columns equally long; a
         ``range`` is a run of ids or positions), then return ``meanwhile()``.
@@ -369,10 +368,7 @@ class Dialect:
         thread too). An error of the insert leaves the transaction uncommitted.
         ``after`` (with ``commit``) runs on that thread too, between the insert
         and the commit: a read that needs the new rows (the import's next
-        duplicate lookup). ``order_by`` names a column whose order a staged batch is
-        moved in: an index on it is then filled in its own order, which costs far
-        less than file order in a large table (give the ids, as the contacts'
-        insert does, or they follow that order).
+        duplicate lookup).
 
         Binding a parameter costs the same whether it is NULL or not, and it is
         most of the time an insert takes: a column that is NULL in every row is
@@ -412,9 +408,8 @@ class Dialect:
             cur.executemany(f"INSERT INTO {table} DEFAULT VALUES", [()] * count)
         elif count and meanwhile is not None and count >= _STAGE_MIN_ROWS:
             return self._insert_staged(
-                cur, table, names, values, bound, count, meanwhile,
-                commit=commit, after=after, order_by=order_by,
-            )  # fmt: skip
+                cur, table, names, values, bound, count, meanwhile, commit=commit, after=after
+            )
         elif count:
             params = list(zip(*bound, strict=True)) if bound else [()] * count
             cur.executemany(
@@ -438,7 +433,6 @@ class Dialect:
         *,
         commit: bool,
         after: Callable[[], None] | None,
-        order_by: str | None = None,
     ) -> T:
         """:meth:`insert_columns` of ``count`` rows through a temporary table."""
         picked: list[str] = []
@@ -470,8 +464,6 @@ class Dialect:
         cur.execute(f"DELETE FROM {stage}")
         _stage_rows(cur, stage, staged or [[None] * count], count)
         sql = f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(picked)} FROM {stage} s"
-        if order_by in names and picked[names.index(order_by)].startswith("s.c"):
-            sql += f" ORDER BY {picked[names.index(order_by)]}"
         failure: list[BaseException] = []
 
         def move() -> None:
