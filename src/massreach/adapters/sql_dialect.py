@@ -142,8 +142,8 @@ def _quick_switching() -> Iterator[None]:
 
     Every statement of the inserting thread ends by taking Python's lock back,
     and while ``meanwhile`` computes, that takes a whole switch interval (5 ms
-    by default): four statements a batch would cost 20 ms. The interval is put
-    back when the last staged insert in the process ends."""
+    by default), several times a batch. The interval is put back when the last
+    staged insert in the process ends."""
     global _switching_users, _switching_saved  # noqa: PLW0603 - one process-wide setting
     with _switching_lock:
         if _switching_users == 0:
