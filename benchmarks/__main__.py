@@ -23,6 +23,7 @@ HERE = Path(__file__).resolve().parent
 SCRIPTS: dict[str, tuple[list[str], list[str]]] = {
     # name: (full arguments, quick arguments)
     "bench_import.py": (["100000", "1000000"], ["20000", "100000"]),
+    "bench_phone_column.py": (["5000", "VN"], ["5000", "VN"]),
     "bench_audience.py": (["1000000"], ["100000"]),
     "bench_storage_sql.py": (
         ["--rows", "1000000", "--agents", "500"],
