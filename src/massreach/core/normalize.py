@@ -231,9 +231,7 @@ class ImportedRecord(_RecordTuple):
 
 
 #: Makes a record from its 13 values without checking them (the normaliser's path).
-trusted_record: Callable[[type[ImportedRecord], tuple[object, ...]], ImportedRecord] = (
-    tuple.__new__
-)
+trusted_record: Callable[[type[ImportedRecord], tuple[object, ...]], ImportedRecord] = tuple.__new__
 
 
 @frozen

@@ -191,4 +191,3 @@ def apply_update(
             raise ValueError("a move to another list needs the new position")
         changes.update(list_id=update.move_to_list, position=position)
     return attrs.evolve(contact, **changes)
-
