@@ -422,13 +422,25 @@ def _lookup_keys(plan: ImportPlan, items: Sequence[ImportedRecord | RowFailure])
     """The stored contacts a batch needs: by the key each record is matched on (its
     phone, else its e-mail, else its CRM id; always the CRM id for CRM status plans)."""
     records = [item for item in items if type(item) is ImportedRecord]
+    crm_ids = list(map(_CRM_ID, records))
     if plan.options.kind == "crm_status":
-        return ContactKeys(crm_ids=[r.crm_id for r in records if r.crm_id])
+        return ContactKeys(crm_ids=list(filter(None, crm_ids)))
+    phones = list(map(_PHONE, records))
+    if all(phones):  # every record is matched on its phone (the usual file)
+        return ContactKeys(phones=phones)
+    emails = list(map(_EMAIL, records))
     return ContactKeys(
-        phones=[r.phone for r in records if r.phone],
-        emails=[r.email for r in records if r.email and not r.phone],
-        crm_ids=[r.crm_id for r in records if r.crm_id and not r.phone and not r.email],
+        phones=list(filter(None, phones)),
+        emails=[e for p, e in zip(phones, emails, strict=True) if e and not p],
+        crm_ids=[
+            c for p, e, c in zip(phones, emails, crm_ids, strict=True) if c and not p and not e
+        ],
     )
+
+
+_PHONE = itemgetter(1)
+_EMAIL = itemgetter(2)
+_CRM_ID = itemgetter(6)
 
 
 def _batches(
