@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from tests.adapters.http_gateway import http_gateway
 from tests.adapters.scripted_http import HOST, scripted_server
-from tests.adapters.smtp_servers import free_port, self_signed_certificate
+from tests.adapters.smtp_servers import free_port
 
 from massreach.adapters.http_keepalive import HttpReply, KeepAliveConnection
 
@@ -263,13 +263,6 @@ def test_the_stdlib_gateway_in_chunks_over_one_connection() -> None:
     assert all(b'"status": "accepted"' in r.body for r in replies)
     assert len(gateway.accepted) == 3 and len(gateway.connections) == 1
 
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    try:
-        return self_signed_certificate(tmp_path_factory.mktemp("tls"))
-    except Exception as exc:  # no openssl command
-        pytest.skip(f"cannot make a test certificate: {exc}")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from tests.adapters.http_gateway import Gateway, http_gateway
 from tests.adapters.scripted_http import scripted_server
-from tests.adapters.smtp_servers import free_port, self_signed_certificate
+from tests.adapters.smtp_servers import free_port
 
 from massreach.adapters.rate_limit import TokenBucket
 from massreach.adapters.sms_http_channel import SmsHttpChannel, SmsHttpChannelFactory
@@ -246,13 +246,6 @@ def test_a_gateway_that_drops_new_connections_or_cuts_replies_is_temporary() -> 
     assert cut_short[0].reason is not None and "IncompleteRead" in cut_short[0].reason
     assert len(server.requests) == 2  # no second try on a fresh connection; the rest waits
 
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    try:
-        return self_signed_certificate(tmp_path_factory.mktemp("tls"))
-    except Exception as exc:  # no openssl command
-        pytest.skip(f"cannot make a test certificate: {exc}")
 
 
 def test_https_gateway(certificate: tuple[Path, Path]) -> None:

@@ -14,7 +14,7 @@ import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.adapters.smtp_servers import SmtpServer, free_port, self_signed_certificate, smtp_server
+from tests.adapters.smtp_servers import SmtpServer, free_port, smtp_server
 
 from massreach.adapters.email_composer import EmailComposer
 from massreach.adapters.smtp_channel import SmtpChannel, SmtpChannelFactory
@@ -316,13 +316,6 @@ def test_auth_login_with_the_password_from_the_environment() -> None:
     assert refused[0].reason is not None and "535" in refused[0].reason
     assert server.recipients() == ["user1@example.org"]
 
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    try:
-        return self_signed_certificate(tmp_path_factory.mktemp("tls"))
-    except (RuntimeError, OSError) as exc:
-        pytest.skip(f"cannot make a test certificate: {exc}")
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")

@@ -25,6 +25,7 @@ import re
 import unicodedata
 from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from functools import partial
 from itertools import islice
 from pathlib import Path
@@ -284,13 +285,16 @@ class CsvTable(StreamingTable):
         lines: Iterator[str] = map(_NFC, text) if self._nfc else text
         return csv.reader(lines, delimiter=self._delimiter)
 
-    def _rows(self, start: int) -> Generator[tuple[int, list[str]]]:
+    @contextmanager
+    def _records(self, start: int) -> Iterator[Iterator[list[str]]]:
+        """The file's records from record ``start`` on; what goes wrong reading them
+        becomes a :class:`InvalidFile` naming the file (and row)."""
         try:
             with open(self._path, "rb") as raw:
-                numbered = enumerate(self._reader(raw, "strict"), 1)
+                reader = self._reader(raw, "strict")
                 if start > 1:
-                    deque(islice(numbered, start - 1), maxlen=0)
-                yield from numbered
+                    deque(islice(reader, start - 1), maxlen=0)
+                yield reader
         except UnicodeDecodeError:
             raise self.decode_error() from None
         except csv.Error as exc:
@@ -298,23 +302,17 @@ class CsvTable(StreamingTable):
         except OSError as exc:
             raise unreadable(self._label, exc) from None
 
+    def _rows(self, start: int) -> Generator[tuple[int, list[str]]]:
+        with self._records(start) as records:
+            yield from enumerate(records, start)
+
     def _row_chunks(self, start: int, size: int) -> Generator[tuple[int, list[list[str]]]]:
         """Records ``size`` at a time straight from :mod:`csv` (no step per row)."""
-        try:
-            with open(self._path, "rb") as raw:
-                reader = self._reader(raw, "strict")
-                if start > 1:
-                    deque(islice(reader, start - 1), maxlen=0)
-                number = start
-                while rows := list(islice(reader, size)):
-                    yield number, rows
-                    number += len(rows)
-        except UnicodeDecodeError:
-            raise self.decode_error() from None
-        except csv.Error as exc:
-            raise self._csv_error(exc) from None
-        except OSError as exc:
-            raise unreadable(self._label, exc) from None
+        with self._records(start) as records:
+            number = start
+            while rows := list(islice(records, size)):
+                yield number, rows
+                number += len(rows)
 
     def _locate(self, errors: str) -> tuple[int | None, int | None]:
         """Read the file again to find (row, field) of the first undecodable bytes

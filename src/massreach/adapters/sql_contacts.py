@@ -233,13 +233,11 @@ class SqlContacts(SqlBase):
         returns their ids and what ``meanwhile`` returned (see
         :meth:`Dialect.insert_columns`, also for ``commit``). Imported records
         (the import fast path) belong to ``batch``'s list and plan."""
-        if not drafts:
-            if commit:
-                if after is not None:
-                    after()
-                tx.cur.execute("COMMIT")
-            return [], (meanwhile() if meanwhile is not None else None)
         d = self.dialect
+        if not drafts:  # nothing to insert; the dialect still commits and runs `after`
+            return [], d.insert_columns(
+                tx.cur, "contacts", {}, meanwhile, commit=commit, after=after
+            )
         stamp = d.ts(now)
         count = len(drafts)
         if batch is not None and all(type(draft) is ImportedRecord for draft in drafts):

@@ -185,7 +185,6 @@ class SqlPlans(SqlContacts):
                 return None
 
         result: T | None = None
-        self._prefetched = None
         with self._write() as tx:
             stored = tx.value(
                 f"SELECT row_cursor FROM plans WHERE id = ?{d.for_update}", (batch.plan_id,)

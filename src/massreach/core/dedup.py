@@ -25,6 +25,7 @@ from massreach.core.normalize import ImportedRecord, RowFailure
 from massreach.core.phones import email_key
 from massreach.model import (
     Contact,
+    ContactKeys,
     ContactUpdate,
     DuplicatePolicy,
     ImportBatch,
@@ -198,8 +199,32 @@ def plan_batch(
 
 
 _PHONE = operator.itemgetter(1)
+_EMAIL = operator.itemgetter(2)
 _CRM_ID = operator.itemgetter(6)
 _EMAIL_KEY = operator.itemgetter(12)
+
+
+def lookup_keys(kind: str, items: Sequence[ImportedRecord | RowFailure]) -> ContactKeys:
+    """The stored contacts :func:`plan_batch` needs for a batch: by the key each
+    record is matched on (its phone, else its e-mail, else its CRM id; always the
+    CRM id for "CRM records by CSV")."""
+    records = [item for item in items if type(item) is ImportedRecord]
+    crm_ids = list(map(_CRM_ID, records))
+    if kind == "crm_status":
+        return ContactKeys(crm_ids=list(filter(None, crm_ids)))
+    phones = list(map(_PHONE, records))
+    if all(phones):  # every record is matched on its phone (the usual file)
+        return ContactKeys(phones=phones)
+    emails = list(map(_EMAIL, records))
+    return ContactKeys(
+        phones=list(filter(None, phones)),
+        emails=[e for p, e in zip(phones, emails, strict=True) if e and not p],
+        crm_ids=[
+            c for p, e, c in zip(phones, emails, crm_ids, strict=True) if c and not p and not e
+        ],
+    )
+
+
 _ROW = operator.itemgetter(0)
 _RESULT_ROW = operator.attrgetter("row")
 

@@ -139,18 +139,16 @@ def _normalize_slice(
             refuse([e is not None and not is_valid_email(e) for e in emails])
         keys = [e.casefold() if e else None for e in emails]
 
-    genders: list[object]
-    if col["gender"] >= 0:
-        genders = _decided(normalizer._gender_cache, stripped("gender"), _gender)
-        refuse([g is _REFUSE for g in genders])
-    else:
-        genders = [None] * count
-    statuses: list[object]
-    if col["status"] >= 0:
-        statuses = _decided(normalizer._status_cache, stripped("status"), _status)
-        refuse([s is _REFUSE for s in statuses])
-    else:
-        statuses = [None] * count
+    def words(slot: str, cache: dict[str, object], decide: Callable[[str], object]) -> list[object]:
+        """A gender or status column decided per distinct value (None if unmapped)."""
+        if col[slot] < 0:
+            return [None] * count
+        decided = _decided(cache, stripped(slot), decide)
+        refuse([value is _REFUSE for value in decided])
+        return decided
+
+    genders = words("gender", normalizer._gender_cache, _gender)
+    statuses = words("status", normalizer._status_cache, _status)
 
     constant = normalizer._constant_tags
     if col["tag"] >= 0:

@@ -20,7 +20,7 @@ from pathlib import Path
 import attrs
 from attrs import frozen
 
-from massreach.core.dedup import plan_batch
+from massreach.core.dedup import lookup_keys, plan_batch
 from massreach.core.mapping import ColumnMapping, positional_mapping, propose_mapping
 from massreach.core.normalize import (
     ImportedRecord,
@@ -372,12 +372,14 @@ class ImportService:
             # once batch k is written (`lookahead`).
             current = next(batches, None)
             upcoming = next(batches, None) if current is not None else None
-            keys = _lookup_keys(plan, current[0]) if current is not None else None
+            keys = lookup_keys(plan.options.kind, current[0]) if current is not None else None
             while current is not None and keys is not None:
                 items, last_row = current
                 batch = self._decide(plan, items, last_row, keys)
                 del items, current
-                lookahead = _lookup_keys(plan, upcoming[0]) if upcoming is not None else None
+                lookahead = (
+                    lookup_keys(plan.options.kind, upcoming[0]) if upcoming is not None else None
+                )
                 after = self.storage.apply_import_batch(
                     batch,
                     now=self.context.now(),
@@ -395,7 +397,7 @@ class ImportService:
         keys: ContactKeys,
     ) -> ImportBatch:
         """What one batch does, given what is stored (one lookup per batch, by the
-        batch's :func:`_lookup_keys`)."""
+        batch's :func:`~massreach.core.dedup.lookup_keys`)."""
         existing = self.storage.find_contacts_by_keys(
             phones=keys.phones, emails=keys.emails, crm_ids=keys.crm_ids
         )
@@ -416,31 +418,6 @@ class ImportService:
             plan = attrs.evolve(plan, lease_until=now + PLAN_LEASE)
             self.storage.save_plan(plan)
         self.context.hooks.import_progress(plan, rows_done, rows_total)
-
-
-def _lookup_keys(plan: ImportPlan, items: Sequence[ImportedRecord | RowFailure]) -> ContactKeys:
-    """The stored contacts a batch needs: by the key each record is matched on (its
-    phone, else its e-mail, else its CRM id; always the CRM id for CRM status plans)."""
-    records = [item for item in items if type(item) is ImportedRecord]
-    crm_ids = list(map(_CRM_ID, records))
-    if plan.options.kind == "crm_status":
-        return ContactKeys(crm_ids=list(filter(None, crm_ids)))
-    phones = list(map(_PHONE, records))
-    if all(phones):  # every record is matched on its phone (the usual file)
-        return ContactKeys(phones=phones)
-    emails = list(map(_EMAIL, records))
-    return ContactKeys(
-        phones=list(filter(None, phones)),
-        emails=[e for p, e in zip(phones, emails, strict=True) if e and not p],
-        crm_ids=[
-            c for p, e, c in zip(phones, emails, crm_ids, strict=True) if c and not p and not e
-        ],
-    )
-
-
-_PHONE = itemgetter(1)
-_EMAIL = itemgetter(2)
-_CRM_ID = itemgetter(6)
 
 
 def _batches(
