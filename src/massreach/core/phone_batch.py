@@ -471,12 +471,6 @@ def _prepend(digits: list[str], rest: str) -> str:
 # ------------------------------------------------------------------- shapes
 
 
-def _plain(pattern: re.Pattern[str] | None) -> str | None:
-    if pattern is not None and pattern.pattern.isdigit() and pattern.pattern.isascii():
-        return pattern.pattern
-    return None
-
-
 def _plan(code: str) -> str | None:
     """The line-start expression of region ``code``, or None (every cell row by row)."""
     home = _region(code)
@@ -497,9 +491,9 @@ def _plan(code: str) -> str | None:
     except _Unsupported:
         return None
     idd = home.idd.pattern if home.idd is not None else None
-    idd_plain = _plain(home.idd)
+    idd_plain = home.idd_plain
     np = home.national_prefix.pattern if home.national_prefix is not None else None
-    np_plain = _plain(home.national_prefix)
+    np_plain = home.national_prefix_plain  # the transform rule is None here
     # "Not international" and "not CC" for a line starting with ``consumed``
     # digits, written after them; None when the line always is.
     not_intl_any = f"(?!(?>{idd})(?!0))" if idd is not None else ""
