@@ -16,8 +16,10 @@ always. The columns only ever say "this row is plain, here is its record".
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import compress, repeat
+from itertools import count as count_up
+from operator import is_
 
 from massreach.core.email_column import all_valid_emails
 from massreach.core.headers import header_key
@@ -40,7 +42,22 @@ _strip = str.strip
 
 
 def _none_if_empty(values: list[str]) -> list[str | None]:
+    if all(values):  # every cell written (C-level test): the list as it is
+        return values  # type: ignore[return-value]
     return [v or None for v in values]
+
+
+def _flag(count: int, indexes: Iterable[int]) -> list[bool]:
+    """``count`` flags, True at ``indexes``."""
+    flags = [False] * count
+    for i in indexes:
+        flags[i] = True
+    return flags
+
+
+def _nones(values: Sequence[object]) -> Iterator[int]:
+    """The indexes of the Nones in ``values`` (found by C-level passes)."""
+    return compress(count_up(), map(is_, values, repeat(None)))
 
 
 def _decided(
@@ -110,6 +127,10 @@ def _normalize_slice(
         index = col[slot]
         return list(map(_strip, columns[index])) if index >= 0 else empty
 
+    def optional(slot: str) -> list[str | None]:
+        """A trimmed column with None for an empty cell (all None when unmapped)."""
+        return [None] * count if col[slot] < 0 else _none_if_empty(stripped(slot))
+
     # Each check leaves `refused[i]` set for a row the columns do not decide.
     refused = [False] * count
 
@@ -128,7 +149,7 @@ def _normalize_slice(
             one = normalizer._phone_e164
             phones = [one(t) if t else None for t in phone_text]
         # A written number that is not valid: the row fails (row by row says how).
-        refuse([bool(t) and p is None for t, p in zip(phone_text, phones, strict=True)])
+        refuse(_flag(count, [i for i in _nones(phones) if phone_text[i]]))
     email_text = stripped("email")
     emails = _none_if_empty(email_text)
     keys: list[str | None]
@@ -137,7 +158,7 @@ def _normalize_slice(
     else:
         if not all_valid_emails(email_text):
             refuse([e is not None and not is_valid_email(e) for e in emails])
-        keys = [e.casefold() if e else None for e in emails]
+        keys = _email_keys(email_text, emails)
 
     def words(slot: str, cache: dict[str, object], decide: Callable[[str], object]) -> list[object]:
         """A gender or status column decided per distinct value (None if unmapped)."""
@@ -155,21 +176,21 @@ def _normalize_slice(
         tags: list[object] = _decided(normalizer._tag_cache, stripped("tag"), normalizer._tags_of)
     else:
         tags = [constant] * count
-    crm_ids = _none_if_empty(stripped("crm_id"))
+    crm_ids = optional("crm_id")
     if normalizer._bulk_send:
-        if not constant:
+        if not constant and not all(tags):
             refuse([not t for t in tags])
-        refuse([p is None and e is None for p, e in zip(phones, emails, strict=True)])
+        refuse(_flag(count, [i for i in _nones(phones) if emails[i] is None]))
     elif normalizer._crm_status:
         refuse([c is None or s is None for c, s in zip(crm_ids, statuses, strict=True)])
     else:
-        refuse([p is None for p in phones])
+        refuse(_flag(count, _nones(phones)))
 
-    names = _none_if_empty(stripped("name"))
+    names = optional("name")
     if col["first_name"] >= 0 or col["last_name"] >= 0:
         refuse([n is None for n in names])  # first and last name joined row by row
-    descriptions = _none_if_empty(stripped("description"))
-    agents = _none_if_empty(stripped("agent"))
+    descriptions = optional("description")
+    agents = optional("agent")
 
     extras = normalizer._extras
     fields: list[dict[str, str]]
@@ -198,6 +219,20 @@ def _normalize_slice(
         for i in compress(range(count), refused):
             out[i] = normalizer.normalize(numbers[i], rows[i])
     return out
+
+
+def _email_keys(texts: list[str], emails: list[str | None]) -> list[str | None]:
+    """``[e.casefold() if e else None for e in emails]`` (``texts``: the same cells
+    with "" for None): an ASCII column is lowered in one pass over the joined text
+    (casefold is lower for ASCII), and is ``emails`` itself when nothing changes."""
+    joined = "\n".join(texts)
+    if joined.isascii() and joined.count("\n") == len(texts) - 1:
+        lowered = joined.lower()
+        if lowered == joined:
+            return emails
+        keys: list[str | None] = lowered.split("\n")  # type: ignore[assignment]
+        return keys if emails is texts else _none_if_empty(keys)  # type: ignore[arg-type]
+    return [e.casefold() if e else None for e in emails]
 
 
 def _gender(text: str) -> object:

@@ -33,6 +33,7 @@ from massreach.core.normalize_batch import normalize_rows
 from massreach.errors import InvalidInput, MassreachError, NotFound
 from massreach.model import ContactKeys, ImportBatch, ImportOptions, ImportPlan, PlanState
 from massreach.model.contacts import ContactList, ListFeed
+from massreach.services.collector_pacing import sparse_collections
 from massreach.services.context import ServiceContext
 from massreach.services.plan_exports import export_plan
 from massreach.tables import ReaderRegistry, ReadOptions, Table, row_chunks
@@ -366,28 +367,37 @@ class ImportService:
             start = max(plan.cursor, layout.header_row) + 1
             total_hint = table.total_rows_hint
             batches = _batches(table, start, normalizer, options.batch_size)
-            # One batch ahead: while storage writes batch k, batch k+2 is read and
-            # normalised (`meanwhile`: SQLite does so without Python's lock), and
-            # the stored contacts batch k+1 is checked against are looked up
-            # once batch k is written (`lookahead`).
-            current = next(batches, None)
-            upcoming = next(batches, None) if current is not None else None
-            keys = lookup_keys(plan.options.kind, current[0]) if current is not None else None
-            while current is not None and keys is not None:
-                items, last_row = current
-                batch = self._decide(plan, items, last_row, keys)
-                del items, current
-                lookahead = (
-                    lookup_keys(plan.options.kind, upcoming[0]) if upcoming is not None else None
-                )
-                after = self.storage.apply_import_batch(
-                    batch,
-                    now=self.context.now(),
-                    meanwhile=partial(next, batches, None),
-                    lookahead=lookahead,
-                )
-                current, upcoming, keys = upcoming, after, lookahead
-                self._progress(plan.id, last_row, total_hint)
+            with sparse_collections():
+                self._run_batches(plan, batches, total_hint)
+
+    def _run_batches(
+        self,
+        plan: ImportPlan,
+        batches: Iterator[tuple[list[ImportedRecord | RowFailure], int]],
+        total_hint: int | None,
+    ) -> None:
+        # One batch ahead: while storage writes batch k, batch k+2 is read and
+        # normalised (`meanwhile`: SQLite does so without Python's lock), and
+        # the stored contacts batch k+1 is checked against are looked up
+        # once batch k is written (`lookahead`).
+        current = next(batches, None)
+        upcoming = next(batches, None) if current is not None else None
+        keys = lookup_keys(plan.options.kind, current[0]) if current is not None else None
+        while current is not None and keys is not None:
+            items, last_row = current
+            batch = self._decide(plan, items, last_row, keys)
+            del items, current
+            lookahead = (
+                lookup_keys(plan.options.kind, upcoming[0]) if upcoming is not None else None
+            )
+            after = self.storage.apply_import_batch(
+                batch,
+                now=self.context.now(),
+                meanwhile=partial(next, batches, None),
+                lookahead=lookahead,
+            )
+            current, upcoming, keys = upcoming, after, lookahead
+            self._progress(plan.id, last_row, total_hint)
 
     def _decide(
         self,
