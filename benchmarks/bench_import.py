@@ -4,7 +4,8 @@
 
 Each run happens in a fresh subprocess so that peak RSS is the run's own. Printed per
 size: rows/s of ``Reach.imports.import_file`` (phone normalisation, duplicate checks
-in the database, batches committed with the plan cursor), peak RSS, and the raw
+in the database, batches committed with the plan cursor; timed from the call to the
+database closed, with the engine opened before), peak RSS, and the raw
 baseline measured in the same run: ``csv.reader`` into SQLite ``executemany`` with no
 normalisation at all, and the ratio between them.
 """
@@ -69,8 +70,11 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
 def run_massreach(path: Path, db: Path) -> dict[str, float]:
     from massreach import ImportOptions, Reach
 
+    # Timed: the import and closing the database (its last WAL checkpoint), not
+    # opening it (loading the plugins and creating the tables happen once per process).
+    reach = Reach(f"sqlite:///{db}", autoload=False, env={})
     start = time.perf_counter()
-    with Reach(f"sqlite:///{db}", autoload=False, env={}) as reach:
+    with reach:
         plan = reach.imports.import_file(
             path, list_name="bench", options=ImportOptions(region="VN")
         )
