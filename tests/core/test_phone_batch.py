@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Sequence
 
@@ -10,8 +9,9 @@ import phonenumbers
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from phonenumbers import PhoneNumberFormat, PhoneNumberType
+from phonenumbers import PhoneNumberFormat
 from phonenumbers.phonenumberutil import SUPPORTED_REGIONS
+from tests.core.phone_examples import example_numbers
 
 from massreach.core.phone_batch import _PLUS, PhoneColumn, _NsnLanguages, phone_column
 from massreach.core.phone_patterns import (
@@ -26,28 +26,10 @@ from massreach.core.phones import PhoneNormalizer
 
 REGIONS = ["VN", "CN", "PL", "US", "GB", "DE", "IT", "BR", "IN", "FR", "AR", "MX", "RU"]
 VECTORISED = ["VN", "CN", "PL", "US", "GB", "DE", "IT", "IN", "FR", "MX", "RU"]
-TYPES = [
-    PhoneNumberType.MOBILE,
-    PhoneNumberType.FIXED_LINE,
-    PhoneNumberType.TOLL_FREE,
-    PhoneNumberType.PREMIUM_RATE,
-    PhoneNumberType.SHARED_COST,
-    PhoneNumberType.VOIP,
-    PhoneNumberType.PERSONAL_NUMBER,
-    PhoneNumberType.PAGER,
-    PhoneNumberType.UAN,
-    PhoneNumberType.VOICEMAIL,
-]
 FORMATS = [PhoneNumberFormat.E164, PhoneNumberFormat.INTERNATIONAL, PhoneNumberFormat.NATIONAL]
 
 
-@functools.cache
-def examples(region: str) -> list[phonenumbers.PhoneNumber]:
-    found = (phonenumbers.example_number_for_type(region, kind) for kind in TYPES)
-    return [number for number in found if number is not None]
-
-
-EXAMPLES = {region: examples(region) for region in REGIONS}
+EXAMPLES = {region: example_numbers(region) for region in REGIONS}
 ALL_REGIONS = sorted(SUPPORTED_REGIONS)
 # Numbers of other countries too, so that "+CC" and "00CC" of another country appear.
 FOREIGN = [n for r in ["VN", "US", "GB", "CN", "DE"] for n in EXAMPLES[r]]
@@ -134,7 +116,7 @@ def test_common_regions_are_decided_a_column_at_a_time(region: str) -> None:
 @pytest.mark.parametrize("region", ["BR", "AR", "CA", "GG"])
 def test_other_regions_go_row_by_row_and_still_agree(region: str) -> None:
     assert not phone_column(region).vectorised
-    numbers = examples(region)
+    numbers = example_numbers(region)
     cells = [phonenumbers.format_number(n, f) for n in numbers for f in FORMATS]
     assert_column(region, [*cells, "", "n/a", "0"])
 
@@ -165,7 +147,7 @@ _SEPARATORS = st.sampled_from(["", "", "", "", " ", "-", ".", "(", ")", "  ", "/
 @st.composite
 def written(draw: st.DrawFn, region: str) -> str:
     """A number of ``region`` (or another country), written as people and Excel do."""
-    numbers = examples(region) or FOREIGN
+    numbers = example_numbers(region) or FOREIGN
     number = draw(st.sampled_from(numbers if draw(st.integers(0, 4)) else FOREIGN))
     text = phonenumbers.format_number(number, draw(st.sampled_from(FORMATS)))
     digits = "".join(ch for ch in text if ch.isdigit())
@@ -290,7 +272,7 @@ def assert_languages(region: str, extra: Sequence[str] = ()) -> None:
     languages = _NsnLanguages(home, regions)
     candidates = set(extra)
     for code in {r.code for r in regions}:
-        for number in examples(code):
+        for number in example_numbers(code):
             candidates |= near(str(number.national_number))
     candidates |= {"0" + c for c in list(candidates)}
     for shape in ("plain", "national", "cc"):

@@ -6,8 +6,9 @@ import phonenumbers
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from phonenumbers import PhoneNumberFormat, PhoneNumberType
+from phonenumbers import PhoneNumberFormat
 from phonenumbers.phonenumberutil import SUPPORTED_REGIONS
+from tests.core.phone_examples import example_numbers
 
 from massreach.core.phone_patterns import INVALID, FastPhoneParser
 from massreach.core.phones import (
@@ -21,24 +22,7 @@ from massreach.errors import InvalidInput, RowError
 
 REGIONS = ["VN", "CN", "PL", "US", "GB", "DE", "FR", "IN", "TH", "ID", "CA", "IT", "AU", "BR", "RU"]
 ALL_REGIONS = sorted(SUPPORTED_REGIONS)
-TYPES = [
-    PhoneNumberType.MOBILE,
-    PhoneNumberType.FIXED_LINE,
-    PhoneNumberType.TOLL_FREE,
-    PhoneNumberType.PREMIUM_RATE,
-    PhoneNumberType.SHARED_COST,
-    PhoneNumberType.VOIP,
-    PhoneNumberType.PERSONAL_NUMBER,
-    PhoneNumberType.PAGER,
-    PhoneNumberType.UAN,
-    PhoneNumberType.VOICEMAIL,
-]
-EXAMPLES = [
-    number
-    for region in ALL_REGIONS
-    for kind in TYPES
-    if (number := phonenumbers.example_number_for_type(region, kind)) is not None
-]
+EXAMPLES = [number for region in ALL_REGIONS for number in example_numbers(region)]
 FORMATS = [PhoneNumberFormat.E164, PhoneNumberFormat.INTERNATIONAL, PhoneNumberFormat.NATIONAL]
 PARSERS = {region: FastPhoneParser(region) for region in ALL_REGIONS}
 

@@ -24,12 +24,13 @@ import json
 import sqlite3
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any, Protocol, TypeVar
+
+from massreach.process_settings import ProcessSetting
 
 __all__ = [
     "Cursor",
@@ -131,32 +132,15 @@ def _literal(value: int | str) -> str:
 
 #: Python's switch interval while a staged insert runs beside ``meanwhile``.
 QUICK_SWITCH_SECONDS = 0.0005
-_switching_lock = threading.Lock()
-_switching_users = 0
-_switching_saved = 0.0
-
-
-@contextmanager
-def _quick_switching() -> Iterator[None]:
-    """A short switch interval while the inserting thread runs beside ``meanwhile``.
-
-    Every statement of the inserting thread ends by taking Python's lock back,
-    and while ``meanwhile`` computes, that takes a whole switch interval (5 ms
-    by default), several times a batch. The interval is put back when the last
-    staged insert in the process ends."""
-    global _switching_users, _switching_saved  # noqa: PLW0603 - one process-wide setting
-    with _switching_lock:
-        if _switching_users == 0:
-            _switching_saved = sys.getswitchinterval()
-            sys.setswitchinterval(min(_switching_saved, QUICK_SWITCH_SECONDS))
-        _switching_users += 1
-    try:
-        yield
-    finally:
-        with _switching_lock:
-            _switching_users -= 1
-            if _switching_users == 0:
-                sys.setswitchinterval(_switching_saved)
+#: A short switch interval while the inserting thread runs beside ``meanwhile``:
+#: every statement of that thread ends by taking Python's lock back, and while
+#: ``meanwhile`` computes, that takes a whole switch interval (5 ms by default),
+#: several times a batch. Put back when the last staged insert in the process ends.
+_QUICK_SWITCHING = ProcessSetting(
+    sys.getswitchinterval,
+    sys.setswitchinterval,
+    lambda interval: min(interval, QUICK_SWITCH_SECONDS),
+)
 
 
 def _wait_for(mover: threading.Thread, cur: Cursor) -> None:
@@ -477,7 +461,7 @@ class Dialect:
                 failure.append(exc)
 
         mover = threading.Thread(target=move, name="massreach-insert")
-        with _quick_switching():
+        with _QUICK_SWITCHING.changed():
             mover.start()
             try:
                 result = meanwhile()

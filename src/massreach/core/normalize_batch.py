@@ -47,14 +47,6 @@ def _none_if_empty(values: list[str]) -> list[str | None]:
     return [v or None for v in values]
 
 
-def _flag(count: int, indexes: Iterable[int]) -> list[bool]:
-    """``count`` flags, True at ``indexes``."""
-    flags = [False] * count
-    for i in indexes:
-        flags[i] = True
-    return flags
-
-
 def _nones(values: Sequence[object]) -> Iterator[int]:
     """The indexes of the Nones in ``values`` (found by C-level passes)."""
     return compress(count_up(), map(is_, values, repeat(None)))
@@ -134,9 +126,12 @@ def _normalize_slice(
     # Each check leaves `refused[i]` set for a row the columns do not decide.
     refused = [False] * count
 
-    def refuse(flags: list[bool]) -> None:
-        for i in compress(range(count), flags):
+    def refuse_rows(indexes: Iterable[int]) -> None:
+        for i in indexes:
             refused[i] = True
+
+    def refuse(flags: list[bool]) -> None:
+        refuse_rows(compress(range(count), flags))
 
     phone_text = stripped("phone")
     phones: list[str | None]
@@ -149,7 +144,7 @@ def _normalize_slice(
             one = normalizer._phone_e164
             phones = [one(t) if t else None for t in phone_text]
         # A written number that is not valid: the row fails (row by row says how).
-        refuse(_flag(count, [i for i in _nones(phones) if phone_text[i]]))
+        refuse_rows([i for i in _nones(phones) if phone_text[i]])
     email_text = stripped("email")
     emails = _none_if_empty(email_text)
     keys: list[str | None]
@@ -180,11 +175,11 @@ def _normalize_slice(
     if normalizer._bulk_send:
         if not constant and not all(tags):
             refuse([not t for t in tags])
-        refuse(_flag(count, [i for i in _nones(phones) if emails[i] is None]))
+        refuse_rows([i for i in _nones(phones) if emails[i] is None])
     elif normalizer._crm_status:
         refuse([c is None or s is None for c, s in zip(crm_ids, statuses, strict=True)])
     else:
-        refuse(_flag(count, _nones(phones)))
+        refuse_rows(_nones(phones))
 
     names = optional("name")
     if col["first_name"] >= 0 or col["last_name"] >= 0:

@@ -15,36 +15,31 @@ threshold is put back when the last running import of the process ends.
 from __future__ import annotations
 
 import gc
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
+
+from massreach.process_settings import ProcessSetting
 
 __all__ = ["IMPORT_GC_THRESHOLD", "sparse_collections"]
 
 #: Net allocations of container objects between two young collections during an import.
 IMPORT_GC_THRESHOLD = 50_000
 
-_lock = threading.Lock()
-_users = 0
-_saved: tuple[int, int, int] = (0, 0, 0)
+Threshold = tuple[int, int, int]
 
 
-@contextmanager
-def sparse_collections() -> Iterator[None]:
+def _raised(threshold: Threshold) -> Threshold:
+    young, middle, old = threshold
+    if not young:  # 0: automatic collection is off, leave it so
+        return threshold
+    return max(young, IMPORT_GC_THRESHOLD), middle, old
+
+
+_THRESHOLD: ProcessSetting[Threshold] = ProcessSetting(
+    gc.get_threshold, lambda threshold: gc.set_threshold(*threshold), _raised
+)
+
+
+def sparse_collections() -> AbstractContextManager[None]:
     """Raise the collector's youngest threshold to :data:`IMPORT_GC_THRESHOLD` (never
     lower it) for the duration; nested and concurrent uses share one saved value."""
-    global _users, _saved  # noqa: PLW0603 - one process-wide setting
-    with _lock:
-        if _users == 0:
-            _saved = gc.get_threshold()
-            young, *older = _saved
-            if young:  # 0: automatic collection is off, leave it so
-                gc.set_threshold(max(young, IMPORT_GC_THRESHOLD), *older)
-        _users += 1
-    try:
-        yield
-    finally:
-        with _lock:
-            _users -= 1
-            if _users == 0:
-                gc.set_threshold(*_saved)
+    return _THRESHOLD.changed()
