@@ -4,7 +4,9 @@ One connection per storage object, guarded by a lock (a storage may be shared by
 threads); writes are ``BEGIN IMMEDIATE`` transactions, so a writer holds the
 database from its first statement and several processes on one file queue up
 (``busy_timeout``) instead of failing half-way. The database runs in WAL mode with
-``synchronous=NORMAL`` and foreign keys on; it is migrated when opened.
+``synchronous=NORMAL`` and foreign keys on; it is migrated when opened. Its WAL
+checkpoints run on a second connection beside the writes
+(:mod:`massreach.adapters.sqlite_checkpoints`).
 
 Original import files are kept in a folder beside the database,
 ``<db>.files/plan-<id><suffix>`` (a temporary folder for ``sqlite:///:memory:``).
@@ -29,6 +31,7 @@ from massreach.adapters.sql_base import Tx, translate_errors
 from massreach.adapters.sql_dialect import Dialect
 from massreach.adapters.sql_schema import migrate
 from massreach.adapters.sql_store import SqlStorage
+from massreach.adapters.sqlite_checkpoints import Checkpointer
 from massreach.errors import StorageError
 from massreach.markers import hookimpl
 from massreach.storage.protocol import Storage, StorageFactory
@@ -76,6 +79,11 @@ class SqliteStorage(SqlStorage):
         self.path = sqlite_path(url)
         self._memory = self.path == ":memory:"
         self._conn = self._connect()
+        self._checkpoints = (
+            None
+            if self._memory
+            else Checkpointer(self.path, busy_timeout_ms=int(BUSY_TIMEOUT_SECONDS * 1000))
+        )
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
         if self._memory:
             self._scratch = tempfile.TemporaryDirectory(prefix="massreach-sqlite-")
@@ -117,6 +125,7 @@ class SqliteStorage(SqlStorage):
             for pragma in (
                 "journal_mode = WAL",
                 "synchronous = NORMAL",
+                "wal_autocheckpoint = 0",  # checkpoints run beside the writes
                 f"busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}",
                 "foreign_keys = ON",
                 f"cache_size = -{CACHE_KIB}",
@@ -149,6 +158,8 @@ class SqliteStorage(SqlStorage):
                 raise
             if self._conn.in_transaction:  # an import batch may have committed already
                 cur.execute("COMMIT")
+            if begin != "BEGIN" and self._checkpoints is not None:  # after a write
+                self._checkpoints.after_write(self._conn)
 
     def _write(self) -> AbstractContextManager[Tx]:
         """A ``BEGIN IMMEDIATE`` transaction: the database is ours until it ends.
@@ -163,6 +174,8 @@ class SqliteStorage(SqlStorage):
     def close(self) -> None:
         """Close the connection (and remove the files of an in-memory database)."""
         with self._lock:
+            if self._checkpoints is not None:
+                self._checkpoints.close()
             self._conn.close()
             if self._scratch is not None:
                 self._scratch.cleanup()
