@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import random
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -110,6 +111,56 @@ def test_batch_size_does_not_change_the_result(
             plan = reach.imports.import_file(path, list_name="l", options=options)
             results.append((_snapshot(reach), plan.counts))
     assert results[0] == results[1]
+
+
+def _import_twice(
+    folder: Path, url: str, rows: list[list[str]], options: ImportOptions
+) -> tuple[list[tuple[Any, ...]], Any, Any]:
+    """Import ``rows``, then the same file into the same list again (so that the
+    second run meets the first one's contacts in every batch)."""
+    path = _write(folder, rows)
+    with Reach(url, autoload=False, env={}) as reach:
+        first = reach.imports.import_file(path, list_name="l", options=options).counts
+        second = reach.imports.import_file(path, list_name="l", options=options).counts
+        return _snapshot(reach), first, second
+
+
+@settings(max_examples=25, deadline=None)
+@given(rows=rows_strategy, policy=policies, batch=st.integers(1, 7))
+def test_sqlite_stores_what_memory_stores(
+    rows: list[list[str]], policy: DuplicatePolicy, batch: int
+) -> None:
+    """The SQLite backend decides each batch while the one before is written (with
+    the contacts that batch adds); the memory backend decides after it. Both store
+    the same contacts and count the same."""
+    options = ImportOptions(duplicates=policy, batch_size=batch, tags=("t",))
+    with tempfile.TemporaryDirectory() as folder:
+        expected = _import_twice(Path(folder), "memory:", rows, options)
+        got = _import_twice(Path(folder), f"sqlite:///{folder}/x.db", rows, options)
+    assert got == expected
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**32), policy=policies, spread=st.sampled_from([300, 900, 5000]))
+def test_sqlite_stores_what_memory_stores_in_large_batches(
+    seed: int, policy: DuplicatePolicy, spread: int
+) -> None:
+    """As above, with batches large enough to be written on SQLite's second thread."""
+    rng = random.Random(seed)
+    rows = [
+        [
+            f"0912{rng.randrange(spread):06d}" if rng.random() > 0.05 else "bad",
+            rng.choice(["", "An", "Bình"]),
+            f"u{rng.randrange(spread)}@x.vn" if rng.random() > 0.3 else "",
+            rng.choice(["", "vip", "a,b"]),
+        ]
+        for _ in range(700)
+    ]
+    options = ImportOptions(duplicates=policy, batch_size=300, tags=("t",))
+    with tempfile.TemporaryDirectory() as folder:
+        expected = _import_twice(Path(folder), "memory:", rows, options)
+        got = _import_twice(Path(folder), f"sqlite:///{folder}/x.db", rows, options)
+    assert got == expected
 
 
 class _Crash(Exception):

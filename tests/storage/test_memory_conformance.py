@@ -23,6 +23,10 @@ class TestMemoryConformance(StorageConformance):
         yield backend
         backend.close()
 
+    @pytest.fixture
+    def decides_ahead(self) -> bool:
+        return False
+
 
 TestMemoryStateMachine = make_storage_machine(MemoryStorage, "MemoryStateMachine").TestCase
 

@@ -36,6 +36,10 @@ class TestPostgresConformance(StorageConformance):
         yield backend
         backend.close()
 
+    @pytest.fixture
+    def decides_ahead(self) -> bool:
+        return False
+
 
 @pytest.fixture
 def pg(pg_url: str) -> Iterator[PostgresStorage]:

@@ -117,6 +117,35 @@ def test_commit_beside_the_insert_ends_the_transaction(cur: sqlite3.Cursor, coun
     assert [a for _, a, _, _ in rows(cur)] == values
 
 
+@pytest.mark.parametrize("count", [0, 10, 300])
+def test_before_reads_the_table_as_it_was_and_meanwhile_runs_beside(
+    cur: sqlite3.Cursor, count: int
+) -> None:
+    """``before`` runs first (on the inserting thread when the batch is staged):
+    it sees none of the new rows; ``meanwhile`` may run while it does."""
+    cur.execute("INSERT INTO t (a) VALUES ('old')")
+    seen: list[tuple[str, int]] = []
+    looked = threading.Event()
+
+    def before() -> None:
+        count_now = cur.execute("SELECT count(*) FROM t").fetchone()[0]
+        seen.append((threading.current_thread().name, count_now))
+        looked.set()
+
+    def meanwhile() -> str:
+        assert looked.wait(10)  # a staged batch: the read is on the other thread
+        return "next"
+
+    columns = {"a": [f"v{i}" for i in range(count)]} if count else {}
+    got = Dialect().insert_columns(cur, "t", columns, meanwhile, commit=True, before=before)
+    assert got == "next"
+    assert [n for _, n in seen] == [1]
+    staged = count >= 256
+    assert (seen[0][0] == "massreach-insert") is staged
+    assert not cur.connection.in_transaction
+    assert len(rows(cur)) == count + 1
+
+
 def test_a_failing_insert_does_not_commit(cur: sqlite3.Cursor) -> None:
     cur.execute("INSERT INTO t (n) VALUES (-1)")
     with pytest.raises(sqlite3.IntegrityError):

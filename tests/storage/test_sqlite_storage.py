@@ -33,6 +33,10 @@ class TestSqliteConformance(StorageConformance):
         yield backend
         backend.close()
 
+    @pytest.fixture
+    def decides_ahead(self) -> bool:
+        return True
+
 
 class TestSqliteInMemoryConformance(StorageConformance):
     """Every protocol rule, on ``sqlite:///:memory:``."""
@@ -42,6 +46,10 @@ class TestSqliteInMemoryConformance(StorageConformance):
         backend = SqliteStorage("sqlite:///:memory:")
         yield backend
         backend.close()
+
+    @pytest.fixture
+    def decides_ahead(self) -> bool:
+        return True
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ import attrs
 from massreach.adapters.memory_contacts import MemoryContacts
 from massreach.adapters.memory_state import in_utc, locked
 from massreach.errors import NotFound
-from massreach.model import ContactKeys, ImportBatch, ImportPlan, PlanState, RowResult
+from massreach.model import Contact, ContactKeys, ImportBatch, ImportPlan, PlanState, RowResult
 from massreach.model.jobs import JobState, ScheduledJob
 
 __all__ = ["MemoryPlans"]
@@ -116,10 +116,12 @@ class MemoryPlans(MemoryContacts):
         now: datetime,
         meanwhile: Callable[[], T] | None = None,
         lookahead: ContactKeys | None = None,
+        decide_next: Callable[[list[Contact]], ImportBatch] | None = None,
     ) -> T | None:
         """Insert, update, store results, add counts and move the cursor, all or
         nothing; then return ``meanwhile()`` (nothing here runs beside it, and
-        ``lookahead`` is not needed: lookups cost nothing here)."""
+        neither ``lookahead`` nor ``decide_next`` is needed: lookups cost nothing
+        here)."""
         self._apply_batch(batch, now)
         return meanwhile() if meanwhile is not None else None
 

@@ -138,7 +138,7 @@ class PostgresDialect(Dialect):
         meanwhile: Callable[[], T] | None = None,
         *,
         commit: bool = False,
-        after: Callable[[], None] | None = None,
+        before: Callable[[], None] | None = None,
     ) -> T | None:
         """COPY the rows in (JSON columns are given as text and parsed by the
         server), then return ``meanwhile()``. (``commit`` is never asked for:

@@ -10,7 +10,7 @@ without a query per row.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -226,59 +226,92 @@ class SqlContacts(SqlBase):
         *,
         batch: ImportBatch | None = None,
         meanwhile: Callable[[], T] | None = None,
-        commit: bool = False,
-        after: Callable[[], None] | None = None,
     ) -> tuple[list[int], T | None]:
         """Insert drafts in one bulk statement (inside the caller's transaction);
         returns their ids and what ``meanwhile`` returned (see
-        :meth:`Dialect.insert_columns`, also for ``commit``). Imported records
-        (the import fast path) belong to ``batch``'s list and plan."""
+        :meth:`Dialect.insert_columns`). Imported records (the import fast path)
+        belong to ``batch``'s list and plan."""
+        ids, columns = self._draft_columns(tx, drafts, now, batch)
+        return ids, self._insert_columns(tx, columns, meanwhile)
+
+    def _draft_columns(
+        self,
+        tx: Tx,
+        drafts: Sequence[ContactDraft | ImportedRecord],
+        now: datetime,
+        batch: ImportBatch | None,
+    ) -> tuple[list[int], dict[str, Sequence[Any]]]:
+        """Ids (new, ascending) and columns of the contacts :meth:`_insert_drafts`
+        inserts; takes their positions at the end of their lists."""
         d = self.dialect
-        if not drafts:  # nothing to insert; the dialect still commits and runs `after`
-            return [], d.insert_columns(
-                tx.cur, "contacts", {}, meanwhile, commit=commit, after=after
-            )
-        stamp = d.ts(now)
-        count = len(drafts)
+        if not drafts:
+            return [], {}
         if batch is not None and all(type(draft) is ImportedRecord for draft in drafts):
             # The import fast path: all of them go to the batch's list, column by column.
-            first = self._take_positions(tx, batch.list_id, count)
-            ids = d.allocate_ids(tx.cur, "contacts", count)
-            columns = record_columns(
-                d,
-                drafts,  # type: ignore[arg-type]
-                ids=ids,
-                list_id=batch.list_id,
-                positions=range(first, first + count),
-                plan_id=batch.plan_id,
-                now=stamp,
-            )
-        else:
-            plain = [
-                record_draft(draft, list_id=batch.list_id, plan_id=batch.plan_id)
-                if type(draft) is ImportedRecord and batch is not None
-                else draft
-                for draft in drafts
-            ]
-            per_list = Counter(draft.list_id for draft in plain)  # type: ignore[union-attr]
-            next_position = {
-                list_id: self._take_positions(tx, list_id, per_list[list_id])
-                for list_id in sorted(per_list)  # one lock order: no deadlock between writers
-            }
-            ids = d.allocate_ids(tx.cur, "contacts", count)
-            rows = []
-            for draft, contact_id in zip(plain, ids, strict=True):
-                position = next_position[draft.list_id]  # type: ignore[union-attr]
-                next_position[draft.list_id] = position + 1  # type: ignore[union-attr]
-                rows.append(draft_params(d, draft, contact_id, position, stamp))  # type: ignore[arg-type]
-            columns = dict(zip(CONTACT_INSERT_COLUMNS, zip(*rows, strict=True), strict=True))
+            return self._import_columns(tx, batch, drafts, now)  # type: ignore[arg-type]
+        stamp = d.ts(now)
+        count = len(drafts)
+        plain = [
+            record_draft(draft, list_id=batch.list_id, plan_id=batch.plan_id)
+            if type(draft) is ImportedRecord and batch is not None
+            else draft
+            for draft in drafts
+        ]
+        per_list = Counter(draft.list_id for draft in plain)  # type: ignore[union-attr]
+        next_position = {
+            list_id: self._take_positions(tx, list_id, per_list[list_id])
+            for list_id in sorted(per_list)  # one lock order: no deadlock between writers
+        }
+        ids = d.allocate_ids(tx.cur, "contacts", count)
+        rows = []
+        for draft, contact_id in zip(plain, ids, strict=True):
+            position = next_position[draft.list_id]  # type: ignore[union-attr]
+            next_position[draft.list_id] = position + 1  # type: ignore[union-attr]
+            rows.append(draft_params(d, draft, contact_id, position, stamp))  # type: ignore[arg-type]
+        return ids, dict(zip(CONTACT_INSERT_COLUMNS, zip(*rows, strict=True), strict=True))
+
+    #: The values of an import batch's records made beforehand (the batch's inserts
+    #: and their :func:`record_values`), see :meth:`SqlPlans.apply_import_batch`.
+    _prepared: tuple[Sequence[ImportedRecord], Mapping[str, Sequence[Any]]] | None = None
+
+    def _import_columns(
+        self, tx: Tx, batch: ImportBatch, records: Sequence[ImportedRecord], now: datetime
+    ) -> tuple[list[int], dict[str, Sequence[Any]]]:
+        """Ids and columns of new contacts made from ``records`` of ``batch``."""
+        d = self.dialect
+        count = len(records)
+        prepared, self._prepared = self._prepared, None
+        values = prepared[1] if prepared is not None and prepared[0] is records else None
+        first = self._take_positions(tx, batch.list_id, count)
+        ids = d.allocate_ids(tx.cur, "contacts", count)
+        return ids, record_columns(
+            d,
+            records,
+            ids=ids,
+            list_id=batch.list_id,
+            positions=range(first, first + count),
+            plan_id=batch.plan_id,
+            now=d.ts(now),
+            values=values,
+        )
+
+    def _insert_columns(
+        self,
+        tx: Tx,
+        columns: Mapping[str, Sequence[Any]],
+        meanwhile: Callable[[], T] | None,
+        *,
+        commit: bool = False,
+        before: Callable[[], None] | None = None,
+    ) -> T | None:
+        """:meth:`Dialect.insert_columns` into ``contacts``; a phone already in the
+        list is a ConflictError."""
         try:
-            result = d.insert_columns(
-                tx.cur, "contacts", columns, meanwhile, commit=commit, after=after
+            return self.dialect.insert_columns(
+                tx.cur, "contacts", columns, meanwhile, commit=commit, before=before
             )
         except Exception as exc:
             raise self._conflict(exc, self._duplicate_phone()) from exc
-        return ids, result
 
     def update_contacts(self, updates: Sequence[ContactUpdate], *, now: datetime) -> None:
         """Apply changes to stored contacts (never their phone); unknown ids are skipped."""

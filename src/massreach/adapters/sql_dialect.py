@@ -341,7 +341,7 @@ class Dialect:
         meanwhile: Callable[[], T] | None = None,
         *,
         commit: bool = False,
-        after: Callable[[], None] | None = None,
+        before: Callable[[], None] | None = None,
     ) -> T | None:
         """Insert rows given column by column (all columns equally long; a
         ``range`` is a run of ids or positions), then return ``meanwhile()``.
@@ -350,9 +350,9 @@ class Dialect:
         last write of the caller's transaction, which is committed right after it,
         on the inserting thread (writing the pages to disk is then off this
         thread too). An error of the insert leaves the transaction uncommitted.
-        ``after`` (with ``commit``) runs on that thread too, between the insert
-        and the commit: a read that needs the new rows (the import's next
-        duplicate lookup).
+        ``before`` (with ``commit``) runs on that thread too, first: a read of
+        what was stored before these rows (the import's next duplicate lookup),
+        while ``meanwhile`` may already run on this thread.
 
         Binding a parameter costs the same whether it is NULL or not, and it is
         most of the time an insert takes: a column that is NULL in every row is
@@ -388,20 +388,20 @@ class Dialect:
             names.append(name)
             values.append("?")
             bound.append(column)
+        if names and meanwhile is not None and count >= _STAGE_MIN_ROWS:
+            return self._insert_staged(
+                cur, table, names, values, bound, count, meanwhile, commit=commit, before=before
+            )
+        if commit and before is not None:
+            before()
         if count and not names:  # every column NULL in every row
             cur.executemany(f"INSERT INTO {table} DEFAULT VALUES", [()] * count)
-        elif count and meanwhile is not None and count >= _STAGE_MIN_ROWS:
-            return self._insert_staged(
-                cur, table, names, values, bound, count, meanwhile, commit=commit, after=after
-            )
         elif count:
             params = list(zip(*bound, strict=True)) if bound else [()] * count
             cur.executemany(
                 f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(values)})", params
             )
         if commit:
-            if after is not None:
-                after()
             cur.execute("COMMIT")
         return meanwhile() if meanwhile is not None else None
 
@@ -416,7 +416,7 @@ class Dialect:
         meanwhile: Callable[[], T],
         *,
         commit: bool,
-        after: Callable[[], None] | None,
+        before: Callable[[], None] | None,
     ) -> T:
         """:meth:`insert_columns` of ``count`` rows through a temporary table."""
         picked: list[str] = []
@@ -452,10 +452,10 @@ class Dialect:
 
         def move() -> None:
             try:
+                if commit and before is not None:
+                    before()  # inside the transaction, before the rows are moved
                 cur.execute(sql)
                 if commit:
-                    if after is not None:
-                        after()  # inside the transaction: it sees the rows just moved
                     cur.execute("COMMIT")
             except BaseException as exc:
                 failure.append(exc)

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import json
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
+from functools import partial
 from operator import itemgetter
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 
@@ -32,15 +34,27 @@ from massreach.adapters.sql_rows import (
     PLAN_COLUMNS,
     ROW_RESULT_COLUMNS,
     columns,
+    contact_from_row,
+    inserted_rows,
     mapping_from_json,
     plan_from_row,
     plan_params,
+    record_values,
     row_result_from_row,
 )
+from massreach.core.normalize import ImportedRecord
 from massreach.errors import NotFound
-from massreach.model import ContactKeys, ImportBatch, ImportPlan, PlanState, RowResult
+from massreach.model import (
+    Contact,
+    ContactKeys,
+    ImportBatch,
+    ImportPlan,
+    PlanState,
+    RowResult,
+)
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 __all__ = ["SqlPlans"]
 
@@ -164,25 +178,39 @@ class SqlPlans(SqlContacts):
         now: datetime,
         meanwhile: Callable[[], T] | None = None,
         lookahead: ContactKeys | None = None,
+        decide_next: Callable[[list[Contact]], ImportBatch] | None = None,
     ) -> T | None:
         """In ONE transaction: inserts, updates, row results, counts and cursor; a
         batch whose cursor is not beyond the plan's stored cursor is ignored.
-        With ``lookahead``, where the dialect commits beside the insert, the next
-        duplicate lookup runs on that thread, after the insert and before the commit.
+
         ``meanwhile`` runs while the rows are inserted (see
         :meth:`Dialect.insert_columns`); what it returns is returned, and what it
-        raises is raised once the batch is stored."""
+        raises is raised once the batch is stored. Where the dialect commits
+        beside the insert (SQLite) and the batch only inserts, ``lookahead`` is
+        looked up on that thread before the rows go in, and the answer that
+        :meth:`find_contacts_by_keys` would give once they are in is made from
+        it and the batch's own new contacts. ``decide_next`` is then called with
+        it, after ``meanwhile``, while the rows are still being written, and the
+        contact columns of the batch it returns are made right away (they are
+        used when that batch is applied next); without ``decide_next``, the next
+        :meth:`find_contacts_by_keys` with these keys is answered from it."""
         d = self.dialect
         raised: list[BaseException] = []
 
-        def beside() -> T | None:
-            if meanwhile is None:
-                return None
+        def guarded(work: Callable[[], U]) -> U | None:
             try:
-                return meanwhile()
+                return work()
             except BaseException as exc:
                 raised.append(exc)
                 return None
+
+        def beside() -> T | None:
+            return None if meanwhile is None else guarded(meanwhile)
+
+        def decide(
+            then: Callable[[list[Contact]], ImportBatch], existing: list[Contact]
+        ) -> ImportBatch | None:
+            return guarded(partial(then, existing))
 
         result: T | None = None
         with self._write() as tx:
@@ -191,45 +219,29 @@ class SqlPlans(SqlContacts):
             )
             if stored is None:
                 raise _no_plan(batch.plan_id)
-            if batch.cursor > int(stored):
-                result = self._store_batch(tx, batch, now, beside, lookahead)
-            else:
+            if batch.cursor <= int(stored):
                 result = beside()
+            elif d.commits_beside_insert and not batch.updates:
+                result = self._store_inserting_batch(
+                    tx,
+                    batch,
+                    now=now,
+                    meanwhile=beside,
+                    lookahead=lookahead,
+                    decide_next=decide_next and partial(decide, decide_next),
+                )
+            else:
+                _, result = self._insert_drafts(
+                    tx, batch.inserts, now, batch=batch, meanwhile=beside
+                )
+                self._apply_updates(tx, batch.updates, now)
+                self._store_results(tx, batch)
         if raised:
             raise raised[0]
         return result
 
-    def _store_batch(
-        self,
-        tx: Tx,
-        batch: ImportBatch,
-        now: datetime,
-        meanwhile: Callable[[], T],
-        lookahead: ContactKeys | None,
-    ) -> T | None:
-        """The writes of :meth:`apply_import_batch` (inside its transaction). With
-        no updates, the contacts are inserted last, so that SQLite can commit beside
-        that insert (:meth:`Dialect.insert_columns`) and look up ``lookahead``
-        there too."""
-        commit = self.dialect.commits_beside_insert and not batch.updates
-        query = self._keys_query(lookahead) if commit and lookahead is not None else None
-        after: Callable[[], None] | None = None
-        if lookahead is not None and query is not None:
-            keys, (sql, params) = lookahead, query
-
-            def after() -> None:
-                # One row (the rows as a JSON array): on this second thread every
-                # fetched row would wait for Python's lock again.
-                packed = tx.value(self.dialect.rows_as_json(sql, CONTACT_COLUMNS), params)
-                rows = json.loads(packed) if packed else []
-                rows.sort(key=itemgetter(0))  # by id, as find_contacts_by_keys answers
-                self._prefetched = (keys, rows)
-
-        if not commit:
-            _, result = self._insert_drafts(
-                tx, batch.inserts, now, batch=batch, meanwhile=meanwhile
-            )
-            self._apply_updates(tx, batch.updates, now)
+    def _store_results(self, tx: Tx, batch: ImportBatch) -> None:
+        """A batch's row results, counts and cursor (inside its transaction)."""
         tx.many(
             f"INSERT INTO row_results ({columns(ROW_RESULT_COLUMNS)})"
             " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (plan_id, file_row) DO UPDATE SET"
@@ -255,11 +267,59 @@ class SqlPlans(SqlContacts):
                 batch.plan_id,
             ),
         )
-        if commit:
-            _, result = self._insert_drafts(
-                tx, batch.inserts, now, batch=batch, meanwhile=meanwhile, commit=True, after=after
-            )
-        return result
+
+    def _store_inserting_batch(
+        self,
+        tx: Tx,
+        batch: ImportBatch,
+        *,
+        now: datetime,
+        meanwhile: Callable[[], T | None],
+        lookahead: ContactKeys | None,
+        decide_next: Callable[[list[Contact]], ImportBatch | None] | None,
+    ) -> T | None:
+        """:meth:`apply_import_batch` of a batch without updates where the dialect
+        commits beside the insert: results and cursor first, the contacts last,
+        committed on the inserting thread (see :meth:`Dialect.insert_columns`)."""
+        d = self.dialect
+        self._store_results(tx, batch)
+        _, new = self._draft_columns(tx, batch.inserts, now, batch)
+        query = self._keys_query(lookahead) if lookahead is not None else None
+        if lookahead is None or query is None:
+            return self._insert_columns(tx, new, meanwhile, commit=True)
+        keys, (sql, params) = lookahead, query
+        packed: list[str | None] = []
+        looked_up = threading.Event()
+
+        def before() -> None:
+            # One row (the rows as a JSON array): on this second thread every
+            # fetched row would wait for Python's lock again.
+            try:
+                packed.append(tx.value(d.rows_as_json(sql, CONTACT_COLUMNS), params))
+            finally:
+                looked_up.set()
+
+        def then() -> T | None:
+            result = meanwhile()
+            looked_up.wait()
+            if packed:  # else the lookup failed, and so does the batch
+                rows: list[Any] = json.loads(packed[0]) if packed[0] else []
+                rows.sort(key=itemgetter(0))  # by id, as find_contacts_by_keys answers
+                rows += inserted_rows(new, keys)  # newer than every stored contact
+                if decide_next is None:
+                    self._prefetched = (keys, rows)
+                else:
+                    self._prepare(decide_next([contact_from_row(d, row) for row in rows]))
+            return result
+
+        return self._insert_columns(tx, new, then, commit=True, before=before)
+
+    def _prepare(self, batch: ImportBatch | None) -> None:
+        """Make the contact columns of an import batch before it is applied."""
+        records = batch.inserts if batch is not None else ()
+        if records and all(type(record) is ImportedRecord for record in records):
+            plain = cast("Sequence[ImportedRecord]", records)
+            self._prepared = (plain, record_values(self.dialect, plain))
 
     def row_results(
         self, plan_id: int, *, outcome: str | None = None, after_row: int = 0, limit: int = 1000

@@ -7,8 +7,9 @@ through massreach's cattrs converter (:mod:`massreach.converters`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from itertools import compress
 from typing import Any
 
 from massreach.adapters.sql_dialect import (
@@ -27,6 +28,7 @@ from massreach.model import (
     CampaignSource,
     Contact,
     ContactDraft,
+    ContactKeys,
     ContactList,
     DeliveryReport,
     ImportOptions,
@@ -56,6 +58,7 @@ __all__ = [
     "contact_from_row",
     "draft_params",
     "email_key",
+    "inserted_rows",
     "list_from_row",
     "mapping_from_json",
     "message_from_row",
@@ -63,6 +66,7 @@ __all__ = [
     "plan_from_row",
     "plan_params",
     "record_columns",
+    "record_values",
     "report_from_row",
     "row_result_from_row",
     "template_from_row",
@@ -190,11 +194,31 @@ def record_columns(
     positions: range,
     plan_id: int | None,
     now: Any,
+    values: Mapping[str, Sequence[Any]] | None = None,
 ) -> dict[str, Sequence[Any]]:
     """New contacts made from imported records (the import fast path), column by
     column for :meth:`Dialect.insert_columns`: the values of
-    ``draft_params(record_draft(record))``, taken from the records' tuples a column
-    at a time."""
+    ``draft_params(record_draft(record))``, in :data:`CONTACT_INSERT_COLUMNS`
+    order. ``values`` is :func:`record_values` of ``records`` when it was made
+    beforehand (an import prepares its next batch while the last one is written)."""
+    n = len(records)
+    if values is None:
+        values = record_values(d, records)
+    contiguous = n > 0 and ids[-1] - ids[0] == n - 1
+    return {
+        "id": range(ids[0], ids[0] + n) if contiguous else ids,
+        "list_id": [list_id] * n,
+        "position": positions,
+        **values,
+        "plan_id": [plan_id] * n,
+        "created_at": [now] * n,
+        "updated_at": [now] * n,
+    }
+
+
+def record_values(d: Dialect, records: Sequence[ImportedRecord]) -> dict[str, Sequence[Any]]:
+    """The columns of :func:`record_columns` that come from the records themselves
+    (``phone`` to ``priority``), taken from the records' tuples a column at a time."""
     n = len(records)
     # One transposition (records are tuples): column i holds every record's value i.
     transposed: list[Sequence[Any]] = list(zip(*records, strict=True)) if n else [()] * 13
@@ -213,11 +237,7 @@ def record_columns(
             a if c is not None else None for a, c in zip(agent, callback, strict=True)
         ]
         callback = [None if c is None else d.ts(c) for c in callback]
-    contiguous = n > 0 and ids[-1] - ids[0] == n - 1
     return {
-        "id": range(ids[0], ids[0] + n) if contiguous else ids,
-        "list_id": [list_id] * n,
-        "position": positions,
         "phone": column(1),
         "email": column(2),
         "email_key": column(12),
@@ -234,10 +254,29 @@ def record_columns(
         "callback_at": callback,
         "callback_agent": callback_agent,
         "priority": none,
-        "plan_id": [plan_id] * n,
-        "created_at": [now] * n,
-        "updated_at": [now] * n,
     }
+
+
+def inserted_rows(
+    new: Mapping[str, Sequence[Any]], keys: ContactKeys
+) -> list[list[Any]]:
+    """The contacts of ``new`` (the columns of contacts being inserted, as for
+    :meth:`Dialect.insert_columns`) that a lookup by ``keys`` finds -- phone,
+    e-mail key (``keys.emails`` case-folded) or CRM id -- as rows of
+    :data:`CONTACT_COLUMNS` (what the database gives back once they are stored),
+    in column order."""
+    count = len(new["id"]) if new else 0
+    found: set[int] = set()
+    for name, wanted in (
+        ("phone", set(keys.phones)),
+        ("email_key", {e.casefold() for e in keys.emails}),
+        ("crm_id", set(keys.crm_ids)),
+    ):
+        if count and wanted:
+            found.update(compress(range(count), map(wanted.__contains__, new[name])))
+    none = [None] * count
+    picked = [new.get(name, none) for name in CONTACT_COLUMNS]
+    return [[column[i] for column in picked] for i in sorted(found)]
 
 
 # -- plans ------------------------------------------------------------------------------

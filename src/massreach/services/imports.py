@@ -8,6 +8,7 @@ doubling a row.
 
 from __future__ import annotations
 
+import inspect
 import os
 import socket
 from collections.abc import Iterator, Sequence
@@ -16,6 +17,7 @@ from functools import cached_property, partial
 from itertools import compress, islice
 from operator import itemgetter
 from pathlib import Path
+from typing import Any
 
 import attrs
 from attrs import frozen
@@ -32,7 +34,7 @@ from massreach.core.normalize import (
 from massreach.core.normalize_batch import normalize_rows
 from massreach.errors import InvalidInput, MassreachError, NotFound
 from massreach.model import ContactKeys, ImportBatch, ImportOptions, ImportPlan, PlanState
-from massreach.model.contacts import ContactList, ListFeed
+from massreach.model.contacts import Contact, ContactList, ListFeed
 from massreach.services.collector_pacing import sparse_collections
 from massreach.services.context import ServiceContext
 from massreach.services.plan_exports import export_plan
@@ -376,28 +378,65 @@ class ImportService:
         batches: Iterator[tuple[list[ImportedRecord | RowFailure], int]],
         total_hint: int | None,
     ) -> None:
-        # One batch ahead: while storage writes batch k, batch k+2 is read and
-        # normalised (`meanwhile`: SQLite does so without Python's lock), and
-        # the stored contacts batch k+1 is checked against are looked up
-        # once batch k is written (`lookahead`).
+        # Two batches ahead: while storage writes batch k, batch k+2 is read and
+        # normalised (`meanwhile`: SQLite writes without Python's lock), and
+        # batch k+1 is decided (`decide_next`) against the stored contacts its
+        # keys find (`lookahead`) as they will be once batch k is stored. A
+        # storage that does not decide ahead leaves batch k+1 to be decided
+        # after batch k, with its own lookup.
+        kind = plan.options.kind
         current = next(batches, None)
-        upcoming = next(batches, None) if current is not None else None
-        keys = lookup_keys(plan.options.kind, current[0]) if current is not None else None
-        while current is not None and keys is not None:
-            items, last_row = current
-            batch = self._decide(plan, items, last_row, keys)
-            del items, current
-            lookahead = (
-                lookup_keys(plan.options.kind, upcoming[0]) if upcoming is not None else None
-            )
+        if current is None:
+            return
+        upcoming = next(batches, None)
+        batch = self._decide(plan, current[0], current[1], lookup_keys(kind, current[0]))
+        del current
+        while True:
+            lookahead = lookup_keys(kind, upcoming[0]) if upcoming is not None else None
+            decided: list[ImportBatch] = []
+            hints: dict[str, Any] = {"lookahead": lookahead}
+            if upcoming is not None and self._decides_ahead:
+                hints["decide_next"] = partial(self._decide_into, decided, plan, *upcoming)
             after = self.storage.apply_import_batch(
                 batch,
                 now=self.context.now(),
                 meanwhile=partial(next, batches, None),
-                lookahead=lookahead,
+                **hints,
             )
-            current, upcoming, keys = upcoming, after, lookahead
-            self._progress(plan.id, last_row, total_hint)
+            self._progress(plan.id, batch.cursor, total_hint)
+            if upcoming is None or lookahead is None:
+                return
+            batch = (
+                decided[0]
+                if decided
+                else self._decide(plan, upcoming[0], upcoming[1], lookahead)
+            )
+            upcoming = after
+
+    @cached_property
+    def _decides_ahead(self) -> bool:
+        """Whether the storage takes ``decide_next`` (a backend written before it
+        existed does not)."""
+        try:
+            parameters = inspect.signature(self.storage.apply_import_batch).parameters
+        except (TypeError, ValueError):
+            return False
+        return "decide_next" in parameters or any(
+            p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+        )
+
+    def _decide_into(
+        self,
+        decided: list[ImportBatch],
+        plan: ImportPlan,
+        items: Sequence[ImportedRecord | RowFailure],
+        last_row: int,
+        existing: list[Contact],
+    ) -> ImportBatch:
+        """The next batch decided ahead (``decide_next``), kept in ``decided``."""
+        batch = self._plan_batch(plan, items, last_row, existing)
+        decided.append(batch)
+        return batch
 
     def _decide(
         self,
@@ -411,6 +450,15 @@ class ImportService:
         existing = self.storage.find_contacts_by_keys(
             phones=keys.phones, emails=keys.emails, crm_ids=keys.crm_ids
         )
+        return self._plan_batch(plan, items, last_row, existing)
+
+    def _plan_batch(
+        self,
+        plan: ImportPlan,
+        items: Sequence[ImportedRecord | RowFailure],
+        last_row: int,
+        existing: Sequence[Contact],
+    ) -> ImportBatch:
         return plan_batch(
             plan_id=plan.id,
             list_id=plan.list_id,

@@ -147,6 +147,7 @@ class Storage(Protocol):
         now: datetime,
         meanwhile: Callable[[], T] | None = None,
         lookahead: ContactKeys | None = None,
+        decide_next: Callable[[list[Contact]], ImportBatch] | None = None,
     ) -> T | None:
         """In ONE transaction: insert ``batch.inserts``, apply ``batch.updates``, store
         ``batch.results``, add ``batch.counts`` to the plan and set its cursor.
@@ -163,7 +164,16 @@ class Storage(Protocol):
         :meth:`find_contacts_by_keys`. A backend may look them up once the
         batch is written, beside ``meanwhile``, and answer that next call (with
         exactly these keys, and no write in between) from what it found; it may
-        also ignore the hint. Either way the answers are the same."""
+        also ignore the hint. Either way the answers are the same.
+
+        ``decide_next`` (optional, with ``lookahead``) decides the caller's next
+        batch from the contacts that ``find_contacts_by_keys`` with the
+        ``lookahead`` keys answers once this batch is stored, and returns that
+        batch. A backend may call it once, on the calling thread, after
+        ``meanwhile``, while this batch is still being written (and may prepare
+        the returned batch's writes then); it may also never call it, and the
+        caller then looks the contacts up itself. What it raises is raised once
+        the batch is stored."""
 
     def row_results(
         self, plan_id: int, *, outcome: str | None = None, after_row: int = 0, limit: int = 1000

@@ -11,6 +11,7 @@ import pytest
 from massreach.core.normalize import ImportedRecord
 from massreach.errors import ConflictError, NotFound
 from massreach.model import (
+    Contact,
     ContactDraft,
     ContactKeys,
     ContactQuery,
@@ -400,6 +401,114 @@ class PlanRules(StorageTestBase):
         # Other keys than the hint: looked up as usual.
         single = storage.find_contacts_by_keys(phones=["+84904300005"], emails=[], crm_ids=[])
         assert [c.phone for c in single] == ["+84904300005"]
+
+    @pytest.mark.parametrize("size", [5, 300])
+    def test_decide_next_sees_what_a_lookup_after_the_batch_sees(
+        self, storage: Storage, clock_start: datetime, size: int, decides_ahead: bool | None
+    ) -> None:
+        """``decide_next``, if the backend calls it, gets exactly what
+        find_contacts_by_keys(lookahead) answers once the batch is stored (its
+        new contacts included), and the batch it returns applies as any other;
+        what it raises comes after the batch is stored."""
+        vip = make_list(storage, "vip", clock_start)
+        other = make_list(storage, "other", clock_start)
+        add_contacts(
+            storage,
+            other.id,
+            clock_start,
+            {"phone": "+84904500001", "email": "Old@X.vn"},
+            {"phone": "+84904599998", "crm_id": "crm-7"},
+        )
+        plan = storage.create_plan(make_plan(vip.id, clock_start))
+        odd = 'quote " back \\ nl \n ü 中 🙂'
+
+        def record(n: int) -> ImportedRecord:
+            return ImportedRecord(
+                row=n + 2,
+                phone=f"+849045{n:05d}" if n % 7 else None,
+                email=f"U{n}@X.vn",
+                name=odd if n % 2 else None,
+                crm_id=f"crm-{n}" if n % 5 == 0 else None,
+                tags=("t", odd),
+                fields={"param0": str(n), "Số dư": odd} if n % 3 else {},
+                status="follow_up" if n % 2 else None,
+                agent="a1" if n % 4 == 1 else None,
+            )
+
+        first = tuple(record(n) for n in range(1, size + 1))
+        second = tuple(record(n) for n in range(size + 1, 2 * size + 1))
+        keys = ContactKeys(
+            phones=["+84904500001", f"+849045{size:05d}", "+84904599999"],
+            emails=["u7@x.VN", "old@x.vn"],
+            crm_ids=["crm-5", "crm-7"],
+        )
+
+        def batch(part: tuple[ImportedRecord, ...], cursor: int) -> ImportBatch:
+            counts = PlanCounts(total=len(part), succeeded=len(part))
+            return ImportBatch(plan.id, vip.id, part, (), (), counts, cursor=cursor)
+
+        seen: list[list[Contact]] = []
+
+        def decide_next(existing: list[Contact]) -> ImportBatch:
+            seen.append(existing)
+            return batch(second, 2 * size + 1)
+
+        got = storage.apply_import_batch(
+            batch(first, size + 1),
+            now=clock_start,
+            meanwhile=lambda: "next",
+            lookahead=keys,
+            decide_next=decide_next,
+        )
+        assert got == "next"
+        fresh = storage.find_contacts_by_keys(
+            phones=keys.phones, emails=keys.emails, crm_ids=keys.crm_ids
+        )
+        assert len(seen) <= 1
+        if decides_ahead is not None:
+            assert bool(seen) is decides_ahead
+        if seen:
+            assert seen[0] == fresh  # every attribute, in the same order (by id)
+        assert {c.list_id for c in fresh} == {vip.id, other.id}
+        later = clock_start + timedelta(minutes=1)
+        storage.apply_import_batch(batch(second, 2 * size + 1), now=later)
+        stored = storage.find_contacts(ContactQuery(list_id=vip.id))
+        kept = [(c.phone, c.email, c.name, c.tags, c.fields, c.status, c.owner) for c in stored]
+        assert kept == [
+            (
+                r.phone,
+                r.email,
+                r.name,
+                r.tags,
+                dict(r.fields),
+                r.status or "unprocessed",
+                r.agent,
+            )
+            for r in first + second
+        ]
+        assert [c.position for c in stored] == list(range(1, 2 * size + 1))
+
+        calls: list[list[Contact]] = []
+
+        def broken(existing: list[Contact]) -> ImportBatch:
+            calls.append(existing)
+            raise RuntimeError("deciding failed")
+
+        third = (ImportedRecord(row=2 * size + 2, phone="+84904588888", tags=("t",)),)
+        try:
+            storage.apply_import_batch(
+                batch(third, 2 * size + 2),
+                now=later,
+                meanwhile=lambda: None,
+                lookahead=ContactKeys(phones=["+84904588888"]),
+                decide_next=broken,
+            )
+        except RuntimeError as exc:
+            assert calls and str(exc) == "deciding failed"
+        else:
+            assert not calls
+        stored_plan = storage.get_plan(plan.id)
+        assert stored_plan is not None and stored_plan.cursor == 2 * size + 2
 
     def test_row_results_paging(self, storage: Storage, clock_start: datetime) -> None:
         """Row results by row, filtered by outcome, paged with ``after_row``."""

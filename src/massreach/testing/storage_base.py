@@ -74,6 +74,13 @@ class StorageTestBase:
         """The time the tests start from (timezone-aware)."""
         return CLOCK_START
 
+    @pytest.fixture
+    def decides_ahead(self) -> bool | None:
+        """Whether the backend calls ``decide_next`` of ``apply_import_batch`` for a
+        batch that only inserts (None, the default: either way is correct).
+        Override it to have the suite check that it does, or that it does not."""
+        return None
+
 
 def make_list(
     storage: Storage, name: str, now: datetime, *, feed: ListFeed = ListFeed.csv
