@@ -257,9 +257,7 @@ def record_values(d: Dialect, records: Sequence[ImportedRecord]) -> dict[str, Se
     }
 
 
-def inserted_rows(
-    new: Mapping[str, Sequence[Any]], keys: ContactKeys
-) -> list[list[Any]]:
+def inserted_rows(new: Mapping[str, Sequence[Any]], keys: ContactKeys) -> list[list[Any]]:
     """The contacts of ``new`` (the columns of contacts being inserted, as for
     :meth:`Dialect.insert_columns`) that a lookup by ``keys`` finds -- phone,
     e-mail key (``keys.emails`` case-folded) or CRM id -- as rows of

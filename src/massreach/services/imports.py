@@ -407,9 +407,7 @@ class ImportService:
             if upcoming is None or lookahead is None:
                 return
             batch = (
-                decided[0]
-                if decided
-                else self._decide(plan, upcoming[0], upcoming[1], lookahead)
+                decided[0] if decided else self._decide(plan, upcoming[0], upcoming[1], lookahead)
             )
             upcoming = after
 
