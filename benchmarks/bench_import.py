@@ -29,6 +29,7 @@ except ImportError:  # run as a plain script from elsewhere
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from benchmarks.table import record
 
+
 def _digits(n: int) -> str:
     return f"{n % 100_000_000:08d}"
 

@@ -264,7 +264,6 @@ def test_the_stdlib_gateway_in_chunks_over_one_connection() -> None:
     assert len(gateway.accepted) == 3 and len(gateway.connections) == 1
 
 
-
 @pytest.fixture
 def https_port(certificate: tuple[Path, Path]) -> Iterator[int]:
     with http_gateway(tls=certificate) as gateway:

@@ -247,7 +247,6 @@ def test_a_gateway_that_drops_new_connections_or_cuts_replies_is_temporary() -> 
     assert len(server.requests) == 2  # no second try on a fresh connection; the rest waits
 
 
-
 def test_https_gateway(certificate: tuple[Path, Path]) -> None:
     with http_gateway(api_key=KEY, tls=certificate) as gw:
         assert gw.url.startswith("https://127.0.0.1:")

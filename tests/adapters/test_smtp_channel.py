@@ -317,7 +317,6 @@ def test_auth_login_with_the_password_from_the_environment() -> None:
     assert server.recipients() == ["user1@example.org"]
 
 
-
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 def test_starttls(certificate: tuple[Path, Path]) -> None:
     with smtp_server(tls=certificate, starttls=True, auth={"shop": "pw"}) as server:

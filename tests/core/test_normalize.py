@@ -310,4 +310,3 @@ def test_normalize_never_raises_and_is_deterministic(
 @given(st.lists(st.sampled_from(["", " ", "\t", "\ufeff", "\xa0", "\u200b"]), max_size=8))
 def test_blank_rows_are_blank(cells: list[str]) -> None:
     assert is_blank(cells)
-

@@ -34,7 +34,6 @@ from massreach.storage.protocol import SharePlanner
 __all__ = ["MemoryContacts"]
 
 
-
 def _pinned(contact: Contact, now: datetime) -> bool:
     """A pinned callback whose date has not come."""
     return contact.callback_at is not None and now < contact.callback_at

@@ -54,6 +54,8 @@ CUSTOM_PREFIX = "custom:"
 #: The word that ignores a column in overrides (a target of ``None``).
 IGNORE = "ignore"
 
+# The words laid out by language, several to a line:
+# fmt: off
 #: Built-in header names per field, as people write them (Chinese, Vietnamese,
 #: Polish and English); the field names themselves match too.
 FIELD_ALIASES: Mapping[str, tuple[str, ...]] = MappingProxyType(
@@ -113,6 +115,7 @@ FIELD_ALIASES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         ),
     }
 )
+# fmt: on
 
 _PARAM = re.compile(r"(?:param|parameter|parametr|variable|var|bien|thamso|变量|zmienna)([0-9])")
 

@@ -248,9 +248,7 @@ def _split_country_code(digits: str) -> tuple[int, str] | None:
     return None
 
 
-def _national_e164(
-    home: _Region, regions: tuple[_Region, ...]
-) -> Callable[[str], str]:
+def _national_e164(home: _Region, regions: tuple[_Region, ...]) -> Callable[[str], str]:
     """The end of ``parse`` + ``is_valid_number`` for numbers of ``home``'s country
     read with ``home``'s metadata, specialised for speed (see ``_finish``)."""
     general = home.general

@@ -28,6 +28,8 @@ STATUS_VALUES: tuple[str, ...] = tuple(s.value for s in ProcessingStatus)
 
 _MINE = "mine"
 
+# The words laid out by language, several to a line:
+# fmt: off
 #: Words per status (and ``"mine"`` for the pinned "my record" status).
 STATUS_WORDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
@@ -63,6 +65,7 @@ STATUS_WORDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         ),
     }
 )
+# fmt: on
 
 
 def _lookup() -> dict[str, str]:
