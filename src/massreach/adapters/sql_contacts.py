@@ -28,6 +28,7 @@ from massreach.adapters.sql_rows import (
 )
 from massreach.core.distribution import ProcessingStatus
 from massreach.core.normalize import ImportedRecord
+from massreach.core.record_batch import RecordSelection
 from massreach.errors import ConflictError
 from massreach.model import (
     Contact,
@@ -246,7 +247,7 @@ class SqlContacts(SqlBase):
         d = self.dialect
         if not drafts:
             return [], {}
-        if batch is not None and all(type(draft) is ImportedRecord for draft in drafts):
+        if batch is not None and _all_records(drafts):
             # The import fast path: all of them go to the batch's list, column by column.
             return self._import_columns(tx, batch, drafts, now)  # type: ignore[arg-type]
         stamp = d.ts(now)
@@ -399,3 +400,8 @@ class SqlContacts(SqlBase):
             f" WHERE variables IS NULL AND {d.in_('contact_id')}",
             (d.many(contact_ids),),
         )
+
+
+def _all_records(drafts: Sequence[ContactDraft | ImportedRecord]) -> bool:
+    """Whether every draft is an imported record (records kept as columns are)."""
+    return type(drafts) is RecordSelection or all(type(draft) is ImportedRecord for draft in drafts)

@@ -105,6 +105,29 @@ def encode_fields_column(rows: Sequence[Mapping[str, str]]) -> list[str]:
     ]
 
 
+def encode_field_columns(
+    names: Sequence[str], columns: Sequence[Sequence[str]], count: int
+) -> list[str]:
+    """``encode_fields({n: v for n, v in zip(names, row) if v})`` of each of the
+    ``count`` rows given as one column of values per name ("" for none): the rows
+    with every value are written with one ``%`` template, each value quoted a column
+    at a time."""
+    if not names:
+        return ["{}"] * count
+    template = "{" + ",".join(_quote(name).replace("%", "%%") + ":%s" for name in names) + "}"
+    if all(map(all, columns)):  # every value written (C-level tests, a column at a time)
+        quoted = [list(map(_quote, column)) for column in columns]
+        return list(map(template.__mod__, zip(*quoted, strict=True)))
+    rows = list(zip(*columns, strict=True))
+    full = list(map(all, rows))
+    return [
+        template % tuple(map(_quote, row))
+        if whole
+        else encode_fields({n: v for n, v in zip(names, row, strict=True) if v})
+        for row, whole in zip(rows, full, strict=True)
+    ]
+
+
 def encode_json(value: Any) -> str:
     """JSON text as stored (UTF-8, compact, not ASCII-escaped). Tags are stored in
     exactly this form, which :meth:`Dialect.any_tag` relies on."""

@@ -43,6 +43,7 @@ from massreach.adapters.sql_rows import (
     row_result_from_row,
 )
 from massreach.core.normalize import ImportedRecord
+from massreach.core.record_batch import RecordSelection
 from massreach.errors import NotFound
 from massreach.model import (
     Contact,
@@ -317,7 +318,10 @@ class SqlPlans(SqlContacts):
     def _prepare(self, batch: ImportBatch | None) -> None:
         """Make the contact columns of an import batch before it is applied."""
         records = batch.inserts if batch is not None else ()
-        if records and all(type(record) is ImportedRecord for record in records):
+        if records and (
+            type(records) is RecordSelection
+            or all(type(record) is ImportedRecord for record in records)
+        ):
             plain = cast("Sequence[ImportedRecord]", records)
             self._prepared = (plain, record_values(self.dialect, plain))
 

@@ -15,6 +15,7 @@ from typing import Any
 from massreach.adapters.sql_dialect import (
     Dialect,
     decode_json,
+    encode_field_columns,
     encode_fields,
     encode_fields_column,
     encode_json,
@@ -22,6 +23,7 @@ from massreach.adapters.sql_dialect import (
 )
 from massreach.converters import from_plain, to_plain
 from massreach.core.normalize import ImportedRecord
+from massreach.core.record_batch import RecordSelection
 from massreach.model import (
     Agent,
     Campaign,
@@ -218,7 +220,10 @@ def record_columns(
 
 def record_values(d: Dialect, records: Sequence[ImportedRecord]) -> dict[str, Sequence[Any]]:
     """The columns of :func:`record_columns` that come from the records themselves
-    (``phone`` to ``priority``), taken from the records' tuples a column at a time."""
+    (``phone`` to ``priority``), taken from the records' tuples a column at a time
+    (or straight from the columns of their batch, for a :class:`RecordSelection`)."""
+    if type(records) is RecordSelection and records.columnar:
+        return _selection_values(records)
     n = len(records)
     # One transposition (records are tuples): column i holds every record's value i.
     transposed: list[Sequence[Any]] = list(zip(*records, strict=True)) if n else [()] * 13
@@ -253,6 +258,36 @@ def record_values(d: Dialect, records: Sequence[ImportedRecord]) -> dict[str, Se
         ),
         "callback_at": callback,
         "callback_agent": callback_agent,
+        "priority": none,
+    }
+
+
+def _selection_values(selection: RecordSelection) -> dict[str, Sequence[Any]]:
+    """:func:`record_values` of records kept as the columns of their batch (none of
+    them made row by row, so none has a callback)."""
+    batch = selection.batch
+    pick = selection.column
+    n = len(selection)
+    none = [None] * n
+    status = pick(batch.statuses)
+    return {
+        "phone": pick(batch.phones),
+        "email": pick(batch.emails),
+        "email_key": pick(batch.email_keys),
+        "name": pick(batch.names),
+        "description": pick(batch.descriptions),
+        "gender": pick(batch.genders),
+        "crm_id": pick(batch.crm_ids),
+        "tags": list(map(encode_tags, pick(batch.tags))),
+        "fields": encode_field_columns(
+            batch.field_names, [pick(column) for column in batch.field_values], n
+        ),
+        "owner": pick(batch.agents),
+        "status": (
+            ["unprocessed"] * n if status.count(None) == n else [s or "unprocessed" for s in status]
+        ),
+        "callback_at": none,
+        "callback_agent": none,
         "priority": none,
     }
 

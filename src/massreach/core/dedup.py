@@ -17,14 +17,17 @@ import operator
 from collections import Counter
 from collections.abc import Sequence
 from itertools import compress
+from typing import cast
 
 import attrs
 
 from massreach.core.distribution import ProcessingStatus
 from massreach.core.normalize import ImportedRecord, RowFailure
 from massreach.core.phones import email_key
+from massreach.core.record_batch import RecordBatch, RecordSelection
 from massreach.model import (
     Contact,
+    ContactDraft,
     ContactKeys,
     ContactUpdate,
     DuplicatePolicy,
@@ -153,22 +156,19 @@ def plan_batch(
             plan_id=plan_id, list_id=list_id, kind=kind, policy=policy, items=items,
             existing=existing, cursor=cursor,
         )  # fmt: skip
+    if type(items) is RecordBatch:
+        return _plan_columns(
+            plan_id=plan_id, list_id=list_id, kind=kind, policy=policy, batch=items,
+            existing=existing, cursor=cursor,
+        )  # fmt: skip
     records = [item for item in items if type(item) is ImportedRecord]
     failures = [_failed(plan_id, item) for item in items if type(item) is not ImportedRecord]
-    phones = list(map(_PHONE, records))
-    emails = list(map(_EMAIL_KEY, records))
-    crm_ids = list(map(_CRM_ID, records))
-    stored_phones = {c.phone for c in existing if c.phone}
-    stored_emails = {email_key(c.email) for c in existing if c.email}
-    stored_crm_ids = {c.crm_id for c in existing if c.crm_id}
-    shared_phones = _shared(phones, stored_phones)
-    shared_emails = _shared(emails, stored_emails)
-    shared_crm_ids = _shared(crm_ids, stored_crm_ids)
-    # A record without any key fails in plan_in_order (normalisation never makes one).
-    entangled = [
-        p in shared_phones or e in shared_emails or c in shared_crm_ids or not (p or e or c)
-        for p, e, c in zip(phones, emails, crm_ids, strict=True)
-    ]
+    entangled = _entangled(
+        list(map(_PHONE, records)),
+        list(map(_EMAIL_KEY, records)),
+        list(map(_CRM_ID, records)),
+        existing,
+    )
     planned = plan_in_order(
         plan_id=plan_id, list_id=list_id, kind=kind, policy=policy,
         items=list(compress(records, entangled)), existing=existing, cursor=cursor,
@@ -198,6 +198,65 @@ def plan_batch(
     )
 
 
+def _plan_columns(
+    *,
+    plan_id: int,
+    list_id: int,
+    kind: str,
+    policy: DuplicatePolicy,
+    batch: RecordBatch,
+    existing: Sequence[Contact],
+    cursor: int,
+) -> ImportBatch:
+    """:func:`plan_batch` of a :class:`RecordBatch`, looking at its key columns:
+    records are made only for the rows that share a key, and the other inserts
+    stay indexes into the batch (a :class:`RecordSelection`)."""
+    indexes, phones, _, emails, crm_ids = batch.record_columns()
+    failures = [_failed(plan_id, failure) for failure in batch.failures()]
+    entangled = _entangled(phones, emails, crm_ids, existing)
+    tangled = list(compress(indexes, entangled))
+    records = list(map(batch.record, tangled))
+    planned = plan_in_order(
+        plan_id=plan_id, list_id=list_id, kind=kind, policy=policy,
+        items=records, existing=existing, cursor=cursor,
+    )  # fmt: skip
+    isolated = list(compress(indexes, map(operator.not_, entangled)))
+    # The planner's inserts are some of the records it was given (or, when a row
+    # updates one inserted earlier in the batch, a merged record).
+    index_of = {id(record): i for record, i in zip(records, tangled, strict=True)}
+    chosen = [index_of.get(id(record)) for record in planned.inserts]
+    inserts: Sequence[ImportedRecord | ContactDraft]
+    if None in chosen:
+        inserts = sorted(
+            (*map(batch.record, isolated), *planned.inserts),
+            key=_ROW,  # type: ignore[arg-type]
+        )
+    else:
+        chosen_indexes = cast("list[int]", chosen)
+        inserts = RecordSelection(
+            batch, sorted([*isolated, *chosen_indexes]) if chosen_indexes else isolated
+        )
+    results = planned.results
+    if failures:
+        results = tuple(sorted((*failures, *results), key=_RESULT_ROW))
+    counts = planned.counts
+    return ImportBatch(
+        plan_id=plan_id,
+        list_id=list_id,
+        inserts=inserts,
+        updates=planned.updates,
+        results=results,
+        counts=PlanCounts(
+            total=len(batch),
+            succeeded=counts.succeeded + len(isolated),
+            failed=counts.failed + len(failures),
+            duplicates=counts.duplicates,
+            updated=counts.updated,
+        ),
+        cursor=cursor,
+    )
+
+
 _PHONE = operator.itemgetter(1)
 _EMAIL = operator.itemgetter(2)
 _CRM_ID = operator.itemgetter(6)
@@ -208,14 +267,24 @@ def lookup_keys(kind: str, items: Sequence[ImportedRecord | RowFailure]) -> Cont
     """The stored contacts :func:`plan_batch` needs for a batch: by the key each
     record is matched on (its phone, else its e-mail, else its CRM id; always the
     CRM id for "CRM records by CSV")."""
+    if type(items) is RecordBatch:
+        _, phones, emails, _, crm_ids = items.record_columns()
+        if kind == "crm_status":
+            return ContactKeys(crm_ids=list(filter(None, crm_ids)))
+        return _keys(phones, emails, crm_ids)
     records = [item for item in items if type(item) is ImportedRecord]
     crm_ids = list(map(_CRM_ID, records))
     if kind == "crm_status":
         return ContactKeys(crm_ids=list(filter(None, crm_ids)))
-    phones = list(map(_PHONE, records))
+    return _keys(list(map(_PHONE, records)), list(map(_EMAIL, records)), crm_ids)
+
+
+def _keys(
+    phones: list[str | None], emails: list[str | None], crm_ids: list[str | None]
+) -> ContactKeys:
+    """Each record's key: its phone, else its e-mail, else its CRM id."""
     if all(phones):  # every record is matched on its phone (the usual file)
         return ContactKeys(phones=phones)
-    emails = list(map(_EMAIL, records))
     return ContactKeys(
         phones=list(filter(None, phones)),
         emails=[e for p, e in zip(phones, emails, strict=True) if e and not p],
@@ -229,8 +298,28 @@ _ROW = operator.itemgetter(0)
 _RESULT_ROW = operator.attrgetter("row")
 
 
+def _entangled(
+    phones: list[str | None],
+    email_keys: list[str | None],
+    crm_ids: list[str | None],
+    existing: Sequence[Contact],
+) -> list[bool]:
+    """Per record (given by its keys): whether it shares a key with another record
+    or a stored contact. A record without any key counts too: it fails in
+    plan_in_order (normalisation never makes one)."""
+    shared_phones = _shared(phones, {c.phone for c in existing if c.phone})
+    shared_emails = _shared(email_keys, {email_key(c.email) for c in existing if c.email})
+    shared_crm_ids = _shared(crm_ids, {c.crm_id for c in existing if c.crm_id})
+    return [
+        p in shared_phones or e in shared_emails or c in shared_crm_ids or not (p or e or c)
+        for p, e, c in zip(phones, email_keys, crm_ids, strict=True)
+    ]
+
+
 def _shared(keys: list[str | None], stored: set[str]) -> set[str | None]:
     """The keys that appear more than once in ``keys`` or among the stored ones."""
+    if keys.count(None) == len(keys):  # an unmapped or empty column
+        return set(stored)
     shared: set[str | None] = {key for key, n in Counter(keys).items() if n > 1}
     shared.update(stored)
     shared.discard(None)

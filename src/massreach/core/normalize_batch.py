@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import compress, repeat
 from itertools import count as count_up
 from operator import is_
+from typing import Any
 
 from massreach.core.email_column import all_valid_emails
 from massreach.core.headers import header_key
@@ -28,13 +29,13 @@ from massreach.core.normalize import (
     ImportedRecord,
     RowFailure,
     RowNormalizer,
-    trusted_record,
 )
 from massreach.core.phones import is_valid_email
+from massreach.core.record_batch import RecordBatch
 from massreach.core.statuses import parse_status
 from massreach.errors import RowError
 
-__all__ = ["normalize_rows"]
+__all__ = ["normalize_batch", "normalize_rows"]
 
 #: Distinct values remembered per column (tags, gender, status) before starting over.
 _MAX_REMEMBERED = 4096
@@ -79,37 +80,58 @@ def normalize_rows(
     normalizer: RowNormalizer, numbers: Sequence[int], rows: Sequence[Sequence[str]]
 ) -> list[ImportedRecord | RowFailure]:
     """The records (or failures) of ``rows``, numbered ``numbers``, in order."""
+    return normalize_batch(normalizer, numbers, rows).items()
+
+
+def normalize_batch(
+    normalizer: RowNormalizer, numbers: Sequence[int], rows: Sequence[Sequence[str]]
+) -> RecordBatch:
+    """:func:`normalize_rows` as a :class:`RecordBatch`: the records are made only
+    when asked for."""
     if len(rows) <= SLICE:
         return _normalize_slice(normalizer, numbers, rows)
-    out: list[ImportedRecord | RowFailure] = []
-    for start in range(0, len(rows), SLICE):
-        end = start + SLICE
-        out += _normalize_slice(normalizer, numbers[start:end], rows[start:end])
-    return out
+    slices = range(0, len(rows), SLICE)
+    return RecordBatch.joined(
+        [
+            _normalize_slice(normalizer, numbers[at : at + SLICE], rows[at : at + SLICE])
+            for at in slices
+        ]
+    )
+
+
+def _row_by_row(
+    normalizer: RowNormalizer, numbers: Sequence[int], rows: Sequence[Sequence[str]]
+) -> RecordBatch:
+    """Every row through :meth:`RowNormalizer.normalize` (the columns decide none)."""
+    count = len(rows)
+    none: list[Any] = [None] * count
+    return RecordBatch(
+        list(numbers), none, none, none, none, none, none, none,
+        [key for _, key in normalizer._extras], [[""] * count for _ in normalizer._extras],
+        none, none, none,
+        {i: normalizer.normalize(n, r) for i, (n, r) in enumerate(zip(numbers, rows, strict=True))},
+    )  # fmt: skip
 
 
 def _normalize_slice(
     normalizer: RowNormalizer, numbers: Sequence[int], rows: Sequence[Sequence[str]]
-) -> list[ImportedRecord | RowFailure]:
+) -> RecordBatch:
+    rows_in = rows
     count = len(rows)
     width = normalizer._width
     if count == 0 or width == 0:
-        return [normalizer.normalize(n, r) for n, r in zip(numbers, rows, strict=True)]
+        return _row_by_row(normalizer, numbers, rows)
+    # Each check leaves `refused[i]` set for a row the columns do not decide.
+    refused = [False] * count
     lengths = list(map(len, rows))
     if lengths.count(width) != count:
-        # Ragged rows go row by row; the others still take the columns.
-        even = [length == width for length in lengths]
-        out: list[ImportedRecord | RowFailure] = [
-            normalizer.normalize(n, r)
-            for n, r, ok in zip(numbers, rows, even, strict=True)
-            if not ok
+        # Ragged rows go row by row; for the columns they are cut or padded to the
+        # header's width (what the columns make of them is never used).
+        padding = [""] * width
+        rows = [
+            r if n == width else [*r, *padding][:width] for r, n in zip(rows, lengths, strict=True)
         ]
-        plain = _normalize_slice(
-            normalizer, list(compress(numbers, even)), list(compress(rows, even))
-        )
-        merged = iter(plain)
-        odd = iter(out)
-        return [next(merged) if ok else next(odd) for ok in even]
+        refused = [n != width for n in lengths]
 
     columns = list(zip(*rows, strict=True))
     empty = [""] * count
@@ -122,9 +144,6 @@ def _normalize_slice(
     def optional(slot: str) -> list[str | None]:
         """A trimmed column with None for an empty cell (all None when unmapped)."""
         return [None] * count if col[slot] < 0 else _none_if_empty(stripped(slot))
-
-    # Each check leaves `refused[i]` set for a row the columns do not decide.
-    refused = [False] * count
 
     def refuse_rows(indexes: Iterable[int]) -> None:
         for i in indexes:
@@ -188,32 +207,18 @@ def _normalize_slice(
     agents = optional("agent")
 
     extras = normalizer._extras
-    fields: list[dict[str, str]]
-    if extras:
-        names_of = [key for _, key in extras]
-        values = list(zip(*[list(map(_strip, columns[i])) for i, _ in extras], strict=True))
-        if all(map(all, values)):  # every cell written: no empty value to leave out
-            fields = list(map(dict, map(zip, repeat(names_of), values)))
-        else:
-            fields = [
-                dict(zip(names_of, cells, strict=True))
-                if all(cells)
-                else {k: v for k, v in zip(names_of, cells, strict=True) if v}
-                for cells in values
-            ]
-    else:
-        fields = [{} for _ in range(count)]
+    field_names = [key for _, key in extras]
+    field_values = [list(map(_strip, columns[i])) for i, _ in extras]
 
-    # Each record made from its 13 values by zip and map, with no Python frame per row.
-    rows_values = zip(
-        numbers, phones, emails, names, descriptions, genders, crm_ids, tags, fields,
-        statuses, repeat(None), agents, keys, strict=False,
-    )  # fmt: skip
-    out = list(map(trusted_record, repeat(ImportedRecord), rows_values))
+    overrides: dict[int, ImportedRecord | RowFailure] = {}
     if any(refused):
         for i in compress(range(count), refused):
-            out[i] = normalizer.normalize(numbers[i], rows[i])
-    return out
+            overrides[i] = normalizer.normalize(numbers[i], rows_in[i])
+    return RecordBatch(
+        list(numbers), phones, emails, names, descriptions, genders, crm_ids, tags,
+        field_names, field_values, statuses, agents, keys,
+        overrides,
+    )  # fmt: skip
 
 
 def _email_keys(texts: list[str], emails: list[str | None]) -> list[str | None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
@@ -10,6 +11,7 @@ from attrs import field, frozen, validators
 
 from massreach.core.distribution import ProcessingStatus
 from massreach.core.normalize import ImportedRecord
+from massreach.core.record_batch import RecordSelection
 from massreach.model.contacts import ContactDraft, ContactUpdate
 from massreach.model.fields import aware, to_tuple
 
@@ -163,6 +165,14 @@ def record_draft(record: ImportedRecord, *, list_id: int, plan_id: int | None) -
     )
 
 
+def _inserts(
+    value: Iterable[ContactDraft | ImportedRecord],
+) -> Sequence[ContactDraft | ImportedRecord]:
+    """Converter: a batch's inserts as a tuple, or as they are when they are records
+    still kept as columns (a :class:`~massreach.core.record_batch.RecordSelection`)."""
+    return value if isinstance(value, RecordSelection) else to_tuple(value)
+
+
 @frozen
 class ImportBatch:
     """What one batch of rows does to storage, applied in one transaction.
@@ -170,14 +180,17 @@ class ImportBatch:
     ``inserts`` are the new contacts of list ``list_id``, in file order. An insert
     that is an :class:`~massreach.core.normalize.ImportedRecord` (the fast path: a
     million of them are not copied into drafts) stands for
-    :func:`record_draft` of it; :meth:`drafts` gives them all as drafts.
+    :func:`record_draft` of it; :meth:`drafts` gives them all as drafts. An
+    import's inserts are a tuple, or records still kept as the columns of their
+    normalised batch (:class:`~massreach.core.record_batch.RecordSelection`, a
+    sequence equal to the tuple of the same records).
     ``cursor`` is the last file row the batch covers: a resumed run starts after it.
     ``counts`` are this batch's counts, added to the plan's.
     """
 
     plan_id: int
     list_id: int
-    inserts: tuple[ContactDraft | ImportedRecord, ...] = field(converter=to_tuple)
+    inserts: Sequence[ContactDraft | ImportedRecord] = field(converter=_inserts)
     updates: tuple[ContactUpdate, ...] = field(converter=to_tuple)
     results: tuple[RowResult, ...] = field(converter=to_tuple)
     counts: PlanCounts

@@ -31,7 +31,7 @@ from massreach.core.normalize import (
     RowNormalizer,
     is_blank,
 )
-from massreach.core.normalize_batch import normalize_rows
+from massreach.core.normalize_batch import normalize_batch
 from massreach.errors import InvalidInput, MassreachError, NotFound
 from massreach.model import ContactKeys, ImportBatch, ImportOptions, ImportPlan, PlanState
 from massreach.model.contacts import Contact, ContactList, ListFeed
@@ -375,7 +375,7 @@ class ImportService:
     def _run_batches(
         self,
         plan: ImportPlan,
-        batches: Iterator[tuple[list[ImportedRecord | RowFailure], int]],
+        batches: Iterator[tuple[Sequence[ImportedRecord | RowFailure], int]],
         total_hint: int | None,
     ) -> None:
         # Two batches ahead: while storage writes batch k, batch k+2 is read and
@@ -478,7 +478,7 @@ class ImportService:
 
 def _batches(
     table: Table, start: int, normalizer: RowNormalizer, size: int
-) -> Iterator[tuple[list[ImportedRecord | RowFailure], int]]:
+) -> Iterator[tuple[Sequence[ImportedRecord | RowFailure], int]]:
     """Non-blank rows from ``start`` on, normalised, in batches with their last row."""
     for first, chunk in row_chunks(table, start, size):
         last_row = first + len(chunk) - 1
@@ -487,7 +487,7 @@ def _batches(
         if not _none_blank(chunk):  # blank rows are not records
             keep = [not blank for blank in map(is_blank, chunk)]
             numbers, rows = list(compress(numbers, keep)), list(compress(chunk, keep))
-        yield normalize_rows(normalizer, numbers, rows), last_row
+        yield normalize_batch(normalizer, numbers, rows), last_row
 
 
 def _none_blank(rows: list[list[str]]) -> bool:
