@@ -177,25 +177,7 @@ def plan_batch(
     inserts = isolated
     if planned.inserts:
         inserts = sorted((*isolated, *planned.inserts), key=_ROW)  # type: ignore[arg-type]
-    results = planned.results
-    if failures:
-        results = tuple(sorted((*failures, *results), key=_RESULT_ROW))
-    counts = planned.counts
-    return ImportBatch(
-        plan_id=plan_id,
-        list_id=list_id,
-        inserts=tuple(inserts),
-        updates=planned.updates,
-        results=results,
-        counts=PlanCounts(
-            total=len(items),
-            succeeded=counts.succeeded + len(isolated),
-            failed=counts.failed + len(failures),
-            duplicates=counts.duplicates,
-            updated=counts.updated,
-        ),
-        cursor=cursor,
-    )
+    return _with_isolated(planned, inserts, failures, len(items), len(isolated))
 
 
 def _plan_columns(
@@ -236,24 +218,33 @@ def _plan_columns(
         inserts = RecordSelection(
             batch, sorted([*isolated, *chosen_indexes]) if chosen_indexes else isolated
         )
+    return _with_isolated(planned, inserts, failures, len(batch), len(isolated))
+
+
+def _with_isolated(
+    planned: ImportBatch,
+    inserts: Sequence[ImportedRecord | ContactDraft],
+    failures: Sequence[RowResult],
+    total: int,
+    isolated: int,
+) -> ImportBatch:
+    """``planned`` (the planner's answer for the entangled records) with every
+    insert of the batch, its failed rows and its counts."""
     results = planned.results
     if failures:
         results = tuple(sorted((*failures, *results), key=_RESULT_ROW))
     counts = planned.counts
-    return ImportBatch(
-        plan_id=plan_id,
-        list_id=list_id,
+    return attrs.evolve(
+        planned,
         inserts=inserts,
-        updates=planned.updates,
         results=results,
         counts=PlanCounts(
-            total=len(batch),
-            succeeded=counts.succeeded + len(isolated),
+            total=total,
+            succeeded=counts.succeeded + isolated,
             failed=counts.failed + len(failures),
             duplicates=counts.duplicates,
             updated=counts.updated,
         ),
-        cursor=cursor,
     )
 
 
