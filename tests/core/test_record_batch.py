@@ -10,7 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.core.test_dedup import LIST_ID, PLAN_ID, items, policies, stored
 
-from massreach.adapters.sql_dialect import Dialect, encode_field_columns, encode_fields_column
+from massreach.adapters.sql_dialect import (
+    Dialect,
+    encode_field_columns,
+    encode_fields_column,
+    encode_json,
+)
 from massreach.adapters.sql_rows import record_values
 from massreach.core.dedup import lookup_keys, plan_batch
 from massreach.core.normalize import ImportedRecord, RowFailure
@@ -135,3 +140,31 @@ def test_field_columns_are_encoded_as_their_dicts(
         for i in range(count)
     ]
     assert encode_field_columns(names, columns, count) == encode_fields_column(rows)
+
+
+_FIELD_TEXT = st.text(
+    st.one_of(
+        st.characters(codec="utf-8"),
+        st.sampled_from('"\\\x00\x1f\x7f\u2028\ud800é中'),
+        st.characters(min_codepoint=0x30, max_codepoint=0x39),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@given(
+    st.lists(st.text(max_size=4), min_size=1, max_size=4, unique=True),
+    st.integers(1, 6),
+    st.booleans(),
+    st.data(),
+)
+def test_written_field_columns_are_stored_json(
+    names: list[str], count: int, plain: bool, data: st.DataObject
+) -> None:
+    """Every value written (the common batch): each row is exactly what the JSON
+    encoder writes for its dict, whether or not some value needs escaping."""
+    cell = st.from_regex(r"[A-Za-z0-9 .@-]{1,8}", fullmatch=True) if plain else _FIELD_TEXT
+    columns = [data.draw(st.lists(cell, min_size=count, max_size=count)) for _ in names]
+    rows = [{n: column[i] for n, column in zip(names, columns, strict=True)} for i in range(count)]
+    assert encode_field_columns(names, columns, count) == [encode_json(r) for r in rows]
