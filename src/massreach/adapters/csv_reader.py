@@ -12,8 +12,11 @@ with combining tone marks) is normalised to NFC.
 Delimiter ``auto``: :class:`csv.Sniffer` restricted to ``, ; tab | :`` checked
 against a count of how consistently each candidate splits the sample's records.
 
-Rows are decoded incrementally (:class:`io.TextIOWrapper`, ``newline=""``) and
-split by :mod:`csv`, so memory stays flat and the row loop does no per-cell work.
+Rows are decoded incrementally, a block at a time, and split by ``str.split``
+where a block has no quote and no carriage return, else by :mod:`csv` fed the lines
+of :class:`io.TextIOWrapper` (``newline=""``): the same records either way
+(:mod:`massreach.adapters.csv_blocks`). Memory stays flat and the row loop does no
+per-cell work.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from pathlib import Path
 
 import chardet
 
+from massreach.adapters.csv_blocks import split_records
 from massreach.errors import InvalidFile
 from massreach.markers import hookimpl
 from massreach.tables import (
@@ -291,7 +295,11 @@ class CsvTable(StreamingTable):
         becomes a :class:`InvalidFile` naming the file (and row)."""
         try:
             with open(self._path, "rb") as raw:
-                reader = self._reader(raw, "strict")
+                reader = (
+                    self._reader(raw, "strict")
+                    if self._nfc
+                    else split_records(raw, self._codec, self._delimiter)
+                )
                 if start > 1:
                     deque(islice(reader, start - 1), maxlen=0)
                 yield reader
@@ -307,7 +315,7 @@ class CsvTable(StreamingTable):
             yield from enumerate(records, start)
 
     def _row_chunks(self, start: int, size: int) -> Generator[tuple[int, list[list[str]]]]:
-        """Records ``size`` at a time straight from :mod:`csv` (no step per row)."""
+        """Records ``size`` at a time straight from the reader (no step per row)."""
         with self._records(start) as records:
             number = start
             while rows := list(islice(records, size)):

@@ -1,0 +1,95 @@
+"""Records split a block at a time are exactly the records of csv over a text layer."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from massreach.adapters.csv_blocks import split_records
+
+ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "cp1250", "gb18030")
+PIECES = st.sampled_from(
+    [
+        *["a", "Zż", "12", " ", ",", ";", "\t", "|", '"', '""', "\n", "\r", "\r\n", "\n\n"],
+        *["\x00", "ą", "中文", "số", "\u2028", "\x0b", "\x1c", "\x85", "x" * 40],
+    ]
+)
+TEXT = st.lists(PIECES, max_size=60).map("".join)
+
+
+def through_csv(data: bytes, encoding: str, delimiter: str) -> tuple[list[list[str]], type | None]:
+    text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+    return collect(csv.reader(text, delimiter=delimiter))
+
+
+def through_blocks(
+    data: bytes, encoding: str, delimiter: str, block: int
+) -> tuple[list[list[str]], type | None]:
+    return collect(split_records(io.BytesIO(data), encoding, delimiter, block_bytes=block))
+
+
+def collect(records: Iterator[list[str]]) -> tuple[list[list[str]], type | None]:
+    got: list[list[str]] = []
+    try:
+        for record in records:
+            got.append(record)
+    except (csv.Error, UnicodeDecodeError) as exc:
+        return got, type(exc)
+    return got, None
+
+
+@settings(max_examples=1500, deadline=None)
+@given(TEXT, st.sampled_from(ENCODINGS), st.sampled_from(",;\t|"), st.integers(1, 70))
+@example("a,b\nc,d\n", "utf-8", ",", 3)
+@example("a,b\r\nc,d\r\n", "utf-8", ",", 4)
+@example('a,"b\nc"\nd\n', "utf-8", ",", 2)
+@example("a\rb\rc", "utf-8", ",", 2)
+@example("a\n\n,\n", "utf-8", ",", 1)
+def test_the_same_records_as_csv(text: str, encoding: str, delimiter: str, block: int) -> None:
+    data = text.encode(encoding, "replace")
+    assert through_blocks(data, encoding, delimiter, block) == through_csv(
+        data, encoding, delimiter
+    )
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.lists(st.one_of(PIECES.map(str.encode), st.binary(max_size=3)), max_size=40).map(b"".join),
+    st.sampled_from(("utf-8", "gb18030")),
+    st.integers(1, 70),
+)
+def test_bytes_the_codec_rejects_fail_alike(data: bytes, encoding: str, block: int) -> None:
+    """Both fail on undecodable bytes (or neither does), and agree up to there: the
+    blocks may stop a few rows earlier or later than the text layer's 8 KiB reads."""
+    fast, fast_error = through_blocks(data, encoding, ",", block)
+    slow, slow_error = through_csv(data, encoding, ",")
+    assert fast_error == slow_error
+    if fast_error is None:
+        assert fast == slow
+    else:
+        shorter = min(len(fast), len(slow))
+        assert fast[:shorter] == slow[:shorter]
+
+
+@given(TEXT, st.integers(1, 70))
+@example("a,bbbbbbbbbbbb\nc\n", 40)
+def test_a_line_longer_than_the_field_limit_is_left_to_csv(text: str, block: int) -> None:
+    data = text.encode()
+    before = csv.field_size_limit(8)
+    try:
+        assert through_blocks(data, "utf-8", ",", block) == through_csv(data, "utf-8", ",")
+    finally:
+        csv.field_size_limit(before)
+
+
+def test_quote_free_blocks_are_split_without_csv() -> None:
+    """The usual file, then a quote in its last block."""
+    data = "".join(f"{i},name {i},{i}@example.vn\n" for i in range(3000)).encode()
+    records = list(split_records(io.BytesIO(data), "utf-8", ","))
+    assert records == [[str(i), f"name {i}", f"{i}@example.vn"] for i in range(3000)]
+    with_quote = data + b'"x",y\n'
+    assert list(split_records(io.BytesIO(with_quote), "utf-8", ","))[-1] == ["x", "y"]
