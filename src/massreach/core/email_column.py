@@ -12,8 +12,9 @@ one "@", none longer than 68 characters) is recognised more cheaply: the joined
 bytes are turned into character classes by ``bytes.translate``, and a few C-level
 passes look for what a valid address of that kind cannot have (an empty atom or
 label, a hyphen at a label's end, a domain without a dot or with "_", a last label
-without a letter). Passing them proves each address valid; failing them only
-sends the column to the line scan.
+without a letter; also, more strictly than needed, two of ``. - @`` side by side).
+Passing them proves each address valid; failing them only sends the column to the
+line scan.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ _CLASSES = bytes(
     else ord("!")
     for b in range(256)
 )  # fmt: skip
-#: Pairs of classes that a common address never has (a line framed by line breaks).
-_NEVER_TOGETHER = (b"..", b".@", b"@.", b"@-", b"-.", b".-", b"-\n", b".\n", b"\n.", b"\n@", b"@\n")
+#: The classes as punctuation ("S": a dot, a hyphen, "@" or a line break) or not.
+_PUNCTUATION = bytes(ord("S") if chr(b) in ".-@\n" else ord("x") for b in range(256))
 #: The longest address whose local part cannot be longer than allowed ("@x.yz").
 _SHORT = _MAX_LOCAL + 4
 
@@ -76,9 +77,11 @@ def _common_addresses(written: Sequence[str], text: str | None) -> bool:
     count = len(written)
     if b"!" in classes or classes.translate(None, b"a0_.-") != b"@" + b"\n@" * (count - 1):
         return False  # another character, or not exactly one "@" per line
-    framed = b"\n" + classes + b"\n"
-    if any(pair in framed for pair in _NEVER_TOGETHER):
-        return False  # an empty atom or label, or a label with a hyphen at an end
+    # No two punctuation marks side by side, none first or last on a line: no empty
+    # atom or label, no label with a hyphen at an end (nor, more than needed, a
+    # "--" or an atom that starts or ends with a hyphen: those go to the line scan).
+    if b"SS" in (b"\n" + classes + b"\n").translate(_PUNCTUATION):
+        return False
     if b"@_" in classes.translate(None, b"a0.-"):
         return False  # "_" or "+" in a domain
     if classes.translate(None, b"a0-_").count(b"@.") != count:
