@@ -266,9 +266,19 @@ def _selection_values(selection: RecordSelection) -> dict[str, Sequence[Any]]:
     """:func:`record_values` of records kept as the columns of their batch (none of
     them made row by row, so none has a callback)."""
     batch = selection.batch
-    pick = selection.column
     n = len(selection)
     none = [None] * n
+    picked: dict[int, Sequence[Any]] = {}
+
+    def pick(values: Sequence[Any]) -> Sequence[Any]:
+        # A column that is None in every row (not mapped) is not picked; one column
+        # given twice (e-mail keys that are the addresses) is picked once.
+        found = picked.get(id(values))
+        if found is None:
+            found = none if values.count(None) == len(values) else selection.column(values)
+            picked[id(values)] = found
+        return found
+
     status = pick(batch.statuses)
     return {
         "phone": pick(batch.phones),

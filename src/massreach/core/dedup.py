@@ -301,10 +301,17 @@ def _entangled(
     shared_phones = _shared(phones, {c.phone for c in existing if c.phone})
     shared_emails = _shared(email_keys, {email_key(c.email) for c in existing if c.email})
     shared_crm_ids = _shared(crm_ids, {c.crm_id for c in existing if c.crm_id})
-    return [
-        p in shared_phones or e in shared_emails or c in shared_crm_ids or not (p or e or c)
-        for p, e, c in zip(phones, email_keys, crm_ids, strict=True)
-    ]
+    if not all(phones):  # some record is matched on another key, or has none
+        return [
+            p in shared_phones or e in shared_emails or c in shared_crm_ids or not (p or e or c)
+            for p, e, c in zip(phones, email_keys, crm_ids, strict=True)
+        ]
+    # Every record has a phone (the usual file): C-level passes, a key column at a time.
+    flags = list(map(shared_phones.__contains__, phones))
+    for keys, shared in ((email_keys, shared_emails), (crm_ids, shared_crm_ids)):
+        if shared:
+            flags = list(map(operator.or_, flags, map(shared.__contains__, keys)))
+    return flags
 
 
 def _shared(keys: list[str | None], stored: set[str]) -> set[str | None]:
