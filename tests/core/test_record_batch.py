@@ -168,3 +168,24 @@ def test_written_field_columns_are_stored_json(
     columns = [data.draw(st.lists(cell, min_size=count, max_size=count)) for _ in names]
     rows = [{n: column[i] for n, column in zip(names, columns, strict=True)} for i in range(count)]
     assert encode_field_columns(names, columns, count) == [encode_json(r) for r in rows]
+
+
+@given(
+    st.lists(
+        st.one_of(
+            _FIELD_TEXT,
+            st.from_regex(r"\+[0-9]{8,15}|[a-z0-9.]{1,6}@[a-z]{1,5}\.vn", fullmatch=True),
+        ),
+        max_size=6,
+    ),
+    st.sampled_from([list, tuple, iter]),
+)
+def test_a_list_parameter_is_the_stored_json_of_its_values(values: list[str], kind: Any) -> None:
+    """Texts that JSON writes as they are (phone numbers, e-mail keys) are joined;
+    any other list is encoded: either way the text :func:`encode_json` writes."""
+    assert Dialect().many(kind(values)) == encode_json(values)
+
+
+def test_a_list_parameter_of_other_values_is_encoded() -> None:
+    assert Dialect().many([1, "a", None]) == '[1,"a",null]'
+    assert Dialect().many(x for x in ("a", 'b"')) == '["a","b\\""]'

@@ -108,6 +108,16 @@ def test_staged_and_plain_inserts_store_the_same_rows(
     assert [(a, b) for _, a, b, _ in stored[0]] == given_rows
 
 
+@pytest.mark.parametrize("count", [3, 300])
+def test_a_column_that_ends_as_it_starts_is_not_a_literal(cur: sqlite3.Cursor, count: int) -> None:
+    a = ["same"] * count
+    a[count // 2] = "other"
+    for meanwhile in (None, lambda: None):
+        Dialect().insert_columns(cur, "t", {"a": a, "b": a}, meanwhile)
+        assert [row[1:3] for row in rows(cur)] == list(zip(a, a, strict=True))
+        cur.execute("DELETE FROM t")
+
+
 @pytest.mark.parametrize("count", [10, 300, 1001])
 def test_commit_beside_the_insert_ends_the_transaction(cur: sqlite3.Cursor, count: int) -> None:
     values = [f"v{i}" for i in range(count)]

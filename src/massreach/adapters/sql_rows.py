@@ -235,7 +235,7 @@ def record_values(d: Dialect, records: Sequence[ImportedRecord]) -> dict[str, Se
     callback = column(10)
     agent = column(11)
     none = [None] * n
-    if callback.count(None) == n:
+    if _all_none(callback):
         callback_agent: list[Any] = none
     else:
         callback_agent = [
@@ -254,12 +254,18 @@ def record_values(d: Dialect, records: Sequence[ImportedRecord]) -> dict[str, Se
         "fields": encode_fields_column(column(8)),
         "owner": agent,
         "status": (
-            ["unprocessed"] * n if status.count(None) == n else [s or "unprocessed" for s in status]
+            ["unprocessed"] * n if _all_none(status) else [s or "unprocessed" for s in status]
         ),
         "callback_at": callback,
         "callback_agent": callback_agent,
         "priority": none,
     }
+
+
+def _all_none(values: Sequence[Any]) -> bool:
+    """Whether every value is None: a column that is not mapped. Its first value
+    decides most columns at once (``count`` compares each text with None slowly)."""
+    return not values or (values[0] is None and values.count(None) == len(values))
 
 
 def _selection_values(selection: RecordSelection) -> dict[str, Sequence[Any]]:
@@ -275,7 +281,7 @@ def _selection_values(selection: RecordSelection) -> dict[str, Sequence[Any]]:
         # given twice (e-mail keys that are the addresses) is picked once.
         found = picked.get(id(values))
         if found is None:
-            found = none if values.count(None) == len(values) else selection.column(values)
+            found = none if _all_none(values) else selection.column(values)
             picked[id(values)] = found
         return found
 
@@ -294,7 +300,7 @@ def _selection_values(selection: RecordSelection) -> dict[str, Sequence[Any]]:
         ),
         "owner": pick(batch.agents),
         "status": (
-            ["unprocessed"] * n if status.count(None) == n else [s or "unprocessed" for s in status]
+            ["unprocessed"] * n if _all_none(status) else [s or "unprocessed" for s in status]
         ),
         "callback_at": none,
         "callback_agent": none,

@@ -299,24 +299,21 @@ def _entangled(
     or a stored contact. A record without any key counts too: it fails in
     plan_in_order (normalisation never makes one)."""
     shared_phones = _shared(phones, {c.phone for c in existing if c.phone})
+    if all(phones):
+        # Every record has a phone (the usual file), and :func:`plan_in_order` then
+        # only ever looks a record up by its phone: the other keys cannot tie it.
+        return list(map(shared_phones.__contains__, phones))
     shared_emails = _shared(email_keys, {email_key(c.email) for c in existing if c.email})
     shared_crm_ids = _shared(crm_ids, {c.crm_id for c in existing if c.crm_id})
-    if not all(phones):  # some record is matched on another key, or has none
-        return [
-            p in shared_phones or e in shared_emails or c in shared_crm_ids or not (p or e or c)
-            for p, e, c in zip(phones, email_keys, crm_ids, strict=True)
-        ]
-    # Every record has a phone (the usual file): C-level passes, a key column at a time.
-    flags = list(map(shared_phones.__contains__, phones))
-    for keys, shared in ((email_keys, shared_emails), (crm_ids, shared_crm_ids)):
-        if shared:
-            flags = list(map(operator.or_, flags, map(shared.__contains__, keys)))
-    return flags
+    return [
+        p in shared_phones or e in shared_emails or c in shared_crm_ids or not (p or e or c)
+        for p, e, c in zip(phones, email_keys, crm_ids, strict=True)
+    ]
 
 
 def _shared(keys: list[str | None], stored: set[str]) -> set[str | None]:
     """The keys that appear more than once in ``keys`` or among the stored ones."""
-    if keys.count(None) == len(keys):  # an unmapped or empty column
+    if not keys or (keys[0] is None and keys.count(None) == len(keys)):  # unmapped or empty
         return set(stored)
     shared: set[str | None] = {key for key, n in Counter(keys).items() if n > 1}
     shared.update(stored)

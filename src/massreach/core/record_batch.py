@@ -155,7 +155,9 @@ class RecordBatch(Sequence[Item]):
                     column[i] = value
         failed = {i for i, item in overrides.items() if type(item) is not ImportedRecord}
         if failed:
-            keep = [i not in failed for i in range(count)]
+            keep = [True] * count
+            for i in failed:
+                keep[i] = False
             indexes = list(compress(indexes, keep))
             columns = [list(compress(column, keep)) for column in columns]
         return indexes, *columns  # type: ignore[return-value]
