@@ -15,7 +15,7 @@ from __future__ import annotations
 import codecs
 import weakref
 import zipfile
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
@@ -179,14 +179,14 @@ class StreamingTable:
     def _rows(self, start: int) -> Generator[tuple[int, list[str]]]:
         raise NotImplementedError
 
-    def row_chunks(self, start: int, size: int) -> Iterator[tuple[int, list[list[str]]]]:
+    def row_chunks(self, start: int, size: int) -> Iterator[tuple[int, Sequence[list[str]]]]:
         """Rows from ``start`` on in lists of up to ``size`` consecutive rows, each
         with the number of its first row (see :func:`row_chunks`)."""
         iterator = self._row_chunks(max(1, start), size)
         self._iterators.add(iterator)
         return iterator
 
-    def _row_chunks(self, start: int, size: int) -> Generator[tuple[int, list[list[str]]]]:
+    def _row_chunks(self, start: int, size: int) -> Generator[tuple[int, Sequence[list[str]]]]:
         yield from _chunks_of_rows(self.rows(start), start, size)
 
     def _release(self) -> None:
@@ -212,11 +212,11 @@ class StreamingTable:
         self.close()
 
 
-def row_chunks(table: Table, start: int, size: int) -> Iterator[tuple[int, list[list[str]]]]:
+def row_chunks(table: Table, start: int, size: int) -> Iterator[tuple[int, Sequence[list[str]]]]:
     """The rows of ``table`` from ``start`` on, ``size`` at a time: ``(first_row,
     rows)`` where the rows are numbered ``first_row``, ``first_row + 1`` … (a table
     of :class:`StreamingTable` hands them out directly; the CSV table without a
-    Python step per row)."""
+    Python step per row, as :class:`~massreach.row_columns.RowColumns` where it can)."""
     chunks = getattr(table, "row_chunks", None)
     if chunks is not None:
         return chunks(start, size)  # type: ignore[no-any-return]

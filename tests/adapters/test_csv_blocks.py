@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from massreach.adapters.csv_blocks import split_records
+from massreach.adapters.csv_blocks import chunks_of_runs, record_runs, runs_after, split_records
+from massreach.row_columns import RowColumns
 
 ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "cp1250", "gb18030")
 PIECES = st.sampled_from(
@@ -30,6 +31,25 @@ def through_blocks(
     data: bytes, encoding: str, delimiter: str, block: int
 ) -> tuple[list[list[str]], type | None]:
     return collect(split_records(io.BytesIO(data), encoding, delimiter, block_bytes=block))
+
+
+def through_chunks(
+    data: bytes, encoding: str, delimiter: str, block: int, size: int, skip: int
+) -> tuple[list[list[str]], type | None]:
+    """The records of :func:`chunks_of_runs` (blocks of one width as columns) after
+    ``skip`` records; every chunk but the last holds ``size``."""
+    runs = record_runs(io.BytesIO(data), encoding, delimiter, block_bytes=block, columns=True)
+    sizes: list[int] = []
+
+    def records() -> Iterator[list[str]]:
+        for chunk in chunks_of_runs(runs_after(runs, skip), size):
+            sizes.append(len(chunk))
+            assert type(chunk) in (list, RowColumns)
+            yield from chunk
+
+    got = collect(records())
+    assert all(n == size for n in sizes[:-1]) and all(0 < n <= size for n in sizes)
+    return got
 
 
 def collect(records: Iterator[list[str]]) -> tuple[list[list[str]], type | None]:
@@ -54,6 +74,46 @@ def test_the_same_records_as_csv(text: str, encoding: str, delimiter: str, block
     assert through_blocks(data, encoding, delimiter, block) == through_csv(
         data, encoding, delimiter
     )
+
+
+LINE = st.lists(st.sampled_from(["", "a", "Zż", "12", " ", "số", "中文", "x" * 30]), max_size=3)
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    st.one_of(
+        TEXT,
+        # Lines of one width (the blocks that become columns), a few odd ones between,
+        # ending alike with \n or \r\n, the last one with or without its line end.
+        st.tuples(
+            st.integers(1, 4).flatmap(
+                lambda width: st.lists(
+                    st.one_of(
+                        st.lists(LINE.map("".join), min_size=width, max_size=width).map(",".join),
+                        st.sampled_from(["", "a", "a,b,c,d,e", '"q,r"', "\x00", "a\rb"]),
+                    ),
+                    max_size=40,
+                )
+            ),
+            st.sampled_from(["\n", "\r\n"]),
+            st.booleans(),
+        ).map(lambda t: t[1].join(t[0]) + (t[1] if t[2] else "")),
+    ),
+    st.sampled_from(("utf-8", "utf-16")),
+    st.integers(1, 90),
+    st.integers(1, 12),
+    st.integers(0, 5),
+)
+@example("a,b\nc,d\ne,f\n", "utf-8", 4, 2, 1)
+@example("a,b\nc,d,e,f\n", "utf-8", 90, 5, 0)  # as many cells as two lines of two
+@example("a,b\nc\nd,e,f\n", "utf-8", 90, 5, 0)  # one short line, one long
+def test_chunks_hold_the_same_records_as_csv(
+    text: str, encoding: str, block: int, size: int, skip: int
+) -> None:
+    """Chunked (blocks of one width as columns), the records are still csv's."""
+    data = text.encode(encoding, "replace")
+    records, error = through_csv(data, encoding, ",")
+    assert through_chunks(data, encoding, ",", block, size, skip) == (records[skip:], error)
 
 
 @settings(max_examples=600, deadline=None)
@@ -93,3 +153,23 @@ def test_quote_free_blocks_are_split_without_csv() -> None:
     assert records == [[str(i), f"name {i}", f"{i}@example.vn"] for i in range(3000)]
     with_quote = data + b'"x",y\n'
     assert list(split_records(io.BytesIO(with_quote), "utf-8", ","))[-1] == ["x", "y"]
+
+
+def test_a_file_of_one_width_is_chunked_as_columns() -> None:
+    data = "".join(f"{i},name {i},{i}@example.vn\n" for i in range(3000)).encode()
+    runs = record_runs(io.BytesIO(data), "utf-8", ",", block_bytes=4096, columns=True)
+    chunks = list(chunks_of_runs(runs_after(runs, 1), 1000))
+    assert [len(chunk) for chunk in chunks] == [1000, 1000, 999]
+    assert all(type(chunk) is RowColumns for chunk in chunks)
+    first = chunks[0]
+    assert isinstance(first, RowColumns)
+    assert first.columns[1][:2] == ["name 1", "name 2"] and first[0] == [
+        "1",
+        "name 1",
+        "1@example.vn",
+    ]
+    # A block with a quote goes through csv: its chunk is a list of records.
+    with_quote = data + b'"x",y,z\n'
+    runs = record_runs(io.BytesIO(with_quote), "utf-8", ",", block_bytes=4096, columns=True)
+    last = list(chunks_of_runs(runs, 1000))[-1]
+    assert type(last) is list and last[-1] == ["x", "y", "z"]

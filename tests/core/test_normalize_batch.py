@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from massreach.core.mapping import propose_mapping
 from massreach.core.normalize import ImportedRecord, NormalizeOptions, RowNormalizer
 from massreach.core.normalize_batch import COLUMN_PHONES_FROM, normalize_rows
+from massreach.row_columns import RowColumns
 
 HEADER_SETS = [
     ["SĐT", "Họ tên", "Email", "Nhãn", "param0", "param1", "Số dư"],
@@ -89,6 +90,10 @@ def test_columns_give_the_row_by_row_records(
     got = normalize_rows(normalizer, numbers, rows)
     expected = _row_by_row(normalizer, numbers, rows)
     assert got == expected
+    widths = set(map(len, rows))
+    if len(widths) == 1 and 0 not in widths:  # as a CSV reader gives a block of one width
+        as_columns = RowColumns([list(column) for column in zip(*rows, strict=True)], len(rows))
+        assert normalize_rows(normalizer, numbers, as_columns) == expected
     # Same types and field order too (records compare as tuples).
     assert [type(x) for x in got] == [type(x) for x in expected]
     for a, b in zip(got, expected, strict=True):

@@ -16,6 +16,12 @@ span blocks), mixed or lone ``\\r`` line ends, or a line longer than :mod:`csv`'
 field limit, the rest of the file goes through :mod:`csv` itself, fed the same
 lines the text layer would give it.
 
+For an import, :func:`record_runs` gives the records a block at a time, and a
+block whose lines all have as many cells (the usual export) comes as
+:class:`~massreach.row_columns.RowColumns`: split once at the delimiter straight
+into columns, with no list per record for the normaliser to turn into columns
+again. :func:`chunks_of_runs` cuts the runs into the import's batches.
+
 Bytes the codec rejects raise :class:`UnicodeDecodeError` when their block is
 decoded: the records before that block have been given, those of the block before
 the bad bytes have not (the text layer likewise decodes 8 KiB at a time).
@@ -26,11 +32,15 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterable, Iterator
-from itertools import chain, repeat
-from typing import BinaryIO
+from collections import deque
+from collections.abc import Iterator, Sequence
+from functools import partial
+from itertools import chain, islice, repeat
+from typing import BinaryIO, cast
 
-__all__ = ["split_records"]
+from massreach.row_columns import RowColumns
+
+__all__ = ["chunks_of_runs", "record_runs", "runs_after", "split_records"]
 
 #: Bytes decoded at a time.
 BLOCK_BYTES = 64 * 1024
@@ -42,13 +52,32 @@ def split_records(
     """The records of the binary file ``raw`` (from where it stands), as lists of
     cells. Decoding errors and :class:`csv.Error` are raised as :mod:`csv` over a
     text layer would raise them (see the module doc)."""
-    return chain.from_iterable(_record_runs(_text_blocks(raw, encoding, block_bytes), delimiter))
+    return chain.from_iterable(record_runs(raw, encoding, delimiter, block_bytes=block_bytes))
 
 
-def _record_runs(blocks: Iterator[str], delimiter: str) -> Iterator[Iterable[list[str]]]:
-    """The records of each block (a list), or once the blocks need :mod:`csv`,
-    its reader over the rest."""
+def record_runs(
+    raw: BinaryIO,
+    encoding: str,
+    delimiter: str,
+    *,
+    block_bytes: int = BLOCK_BYTES,
+    columns: bool = False,
+) -> Iterator[Sequence[list[str]] | Iterator[list[str]]]:
+    """The records of :func:`split_records` in runs: each block's records as a
+    list, or once the blocks need :mod:`csv`, its reader over the rest (an
+    iterator). With ``columns``, a block whose lines all have the same number of
+    cells is a :class:`~massreach.row_columns.RowColumns`, split straight into
+    columns (no list per record)."""
+    return _record_runs(_text_blocks(raw, encoding, block_bytes), delimiter, columns=columns)
+
+
+def _record_runs(
+    blocks: Iterator[str], delimiter: str, *, columns: bool = False
+) -> Iterator[Sequence[list[str]] | Iterator[list[str]]]:
     for text in blocks:
+        if columns and (cells := _columns(text, delimiter)) is not None:
+            yield cells
+            continue
         lines = None if '"' in text else _split_lines(text)
         limit = csv.field_size_limit()
         if lines is not None and len(text) > limit and max(map(len, lines)) > limit:
@@ -62,6 +91,54 @@ def _record_runs(blocks: Iterator[str], delimiter: str) -> Iterator[Iterable[lis
             yield [line.split(delimiter) if line else [] for line in lines]
         else:
             yield list(map(str.split, lines, repeat(delimiter)))
+
+
+#: Marks where a line began in :func:`_columns` (a block holding it is not split so;
+#: not NUL, which ``in`` finds slowly).
+_MARK = "\x1e"
+
+
+def _columns(text: str, delimiter: str) -> RowColumns | None:
+    """The records of a block as columns when it has no quote, one kind of line
+    end, no empty line and as many cells on every line as on the first; else None.
+
+    Every line end becomes the delimiter and a mark, and the text is split once at
+    the delimiter: a line of ``width`` cells then gives ``width`` cells, the first
+    of which starts with the mark. Each cell holds at most one mark (only ever
+    right after a delimiter), so when the cells at ``width``, ``2 × width`` … hold
+    every mark between them, every line has ``width`` cells. C-level passes over
+    the block, none per line (and no search for two characters: slow)."""
+    if '"' in text or _MARK in text or len(text) > csv.field_size_limit():
+        return None
+    end = "\n"
+    if "\r" in text:
+        returns = text.count("\r")
+        if not returns == text.count("\r\n") == text.count("\n"):
+            return None  # mixed or lone carriage returns
+        end = "\r\n"
+    if not text.endswith(end):
+        text += end
+    first_line = text[: text.index(end)]
+    width = first_line.count(delimiter) + 1
+    if width == 1:  # also where the first line is empty
+        if delimiter in text or text.startswith(end) or end + end in text:
+            return None  # more cells on some line, or an empty line: a record of none
+        lines = text.split(end)
+        lines.pop()  # after the last line end: nothing
+        return RowColumns([lines], len(lines))
+    marked_text = text.replace(end, delimiter + _MARK)
+    # An empty line now has one cell: the width tells it (as any other short line).
+    count = len(marked_text) - len(text) if end == "\n" else text.count(end)
+    cells = marked_text.split(delimiter)
+    if len(cells) != count * width + 1:
+        return None
+    marked = "".join(cells[width::width])  # the first cells of lines 2 … and the end
+    if marked.count(_MARK) != count:
+        return None
+    firsts = marked.split(_MARK)  # "", then the first cells of lines 2 …, then ""
+    firsts[0] = cells[0]
+    firsts.pop()
+    return RowColumns([firsts, *(cells[i::width] for i in range(1, width))], count)
 
 
 def _split_lines(text: str) -> list[str] | None:
@@ -106,3 +183,61 @@ def _lines(first: str, blocks: Iterator[str]) -> Iterator[str]:
     yield from io.StringIO(first, newline="")
     for text in blocks:
         yield from io.StringIO(text, newline="")
+
+
+def runs_after(
+    runs: Iterator[Sequence[list[str]] | Iterator[list[str]]], count: int
+) -> Iterator[Sequence[list[str]] | Iterator[list[str]]]:
+    """``runs`` without their first ``count`` records."""
+    for run in runs:
+        if count <= 0:
+            yield run
+        elif isinstance(run, Sequence):
+            if len(run) > count:
+                yield run[count:]
+            count -= len(run)
+        else:
+            deque(islice(run, count), maxlen=0)
+            count = 0
+            yield run
+
+
+def chunks_of_runs(
+    runs: Iterator[Sequence[list[str]] | Iterator[list[str]]], size: int
+) -> Iterator[Sequence[list[str]]]:
+    """The records of ``runs`` in chunks of ``size`` (the last one may be shorter,
+    none is empty). A chunk made only of :class:`RowColumns` of one width is one
+    too; any other chunk is a list of records."""
+    pending: list[Sequence[list[str]]] = []
+    have = 0
+    for run in runs:
+        pieces: Iterator[Sequence[list[str]]] = (
+            iter((run,)) if isinstance(run, Sequence) else iter(partial(_take, run, size), [])
+        )
+        for piece in pieces:
+            at, length = 0, len(piece)
+            while at < length:
+                room = size - have
+                part = piece if at == 0 and length <= room else piece[at : at + room]
+                pending.append(part)
+                have += len(part)
+                at += len(part)
+                if have == size:
+                    yield _joined(pending)
+                    pending, have = [], 0
+    if pending:
+        yield _joined(pending)
+
+
+def _take(records: Iterator[list[str]], size: int) -> list[list[str]]:
+    return list(islice(records, size))
+
+
+def _joined(parts: list[Sequence[list[str]]]) -> Sequence[list[str]]:
+    if len(parts) == 1:
+        return parts[0]
+    if all(type(part) is RowColumns for part in parts):
+        columnar = cast("list[RowColumns]", parts)
+        if len({part.width for part in columnar}) == 1:
+            return RowColumns.joined(columnar)
+    return list(chain.from_iterable(parts))

@@ -26,8 +26,8 @@ import csv
 import io
 import re
 import unicodedata
-from collections import Counter, deque
-from collections.abc import Callable, Generator, Iterator
+from collections import Counter
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from itertools import islice
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import chardet
 
-from massreach.adapters.csv_blocks import split_records
+from massreach.adapters.csv_blocks import chunks_of_runs, record_runs, runs_after, split_records
 from massreach.errors import InvalidFile
 from massreach.markers import hookimpl
 from massreach.tables import (
@@ -290,19 +290,12 @@ class CsvTable(StreamingTable):
         return csv.reader(lines, delimiter=self._delimiter)
 
     @contextmanager
-    def _records(self, start: int) -> Iterator[Iterator[list[str]]]:
-        """The file's records from record ``start`` on; what goes wrong reading them
-        becomes a :class:`InvalidFile` naming the file (and row)."""
+    def _reading(self) -> Iterator[io.BufferedReader]:
+        """The open file; what goes wrong reading its records becomes a
+        :class:`InvalidFile` naming the file (and row)."""
         try:
             with open(self._path, "rb") as raw:
-                reader = (
-                    self._reader(raw, "strict")
-                    if self._nfc
-                    else split_records(raw, self._codec, self._delimiter)
-                )
-                if start > 1:
-                    deque(islice(reader, start - 1), maxlen=0)
-                yield reader
+                yield raw
         except UnicodeDecodeError:
             raise self.decode_error() from None
         except csv.Error as exc:
@@ -310,17 +303,30 @@ class CsvTable(StreamingTable):
         except OSError as exc:
             raise unreadable(self._label, exc) from None
 
-    def _rows(self, start: int) -> Generator[tuple[int, list[str]]]:
-        with self._records(start) as records:
-            yield from enumerate(records, start)
+    def _runs(self, raw: io.BufferedReader) -> Iterator[Sequence[list[str]] | Iterator[list[str]]]:
+        """The file's records in runs (see :func:`record_runs`), the blocks of one
+        width as columns."""
+        if self._nfc:
+            return iter((self._reader(raw, "strict"),))
+        return record_runs(raw, self._codec, self._delimiter, columns=True)
 
-    def _row_chunks(self, start: int, size: int) -> Generator[tuple[int, list[list[str]]]]:
-        """Records ``size`` at a time straight from the reader (no step per row)."""
-        with self._records(start) as records:
+    def _rows(self, start: int) -> Generator[tuple[int, list[str]]]:
+        with self._reading() as raw:
+            records = (
+                self._reader(raw, "strict")
+                if self._nfc
+                else split_records(raw, self._codec, self._delimiter)
+            )
+            yield from enumerate(islice(records, start - 1, None), start)
+
+    def _row_chunks(self, start: int, size: int) -> Generator[tuple[int, Sequence[list[str]]]]:
+        """Records ``size`` at a time straight from the reader (no step per row; a
+        chunk of blocks of one width is :class:`~massreach.row_columns.RowColumns`)."""
+        with self._reading() as raw:
             number = start
-            while rows := list(islice(records, size)):
-                yield number, rows
-                number += len(rows)
+            for chunk in chunks_of_runs(runs_after(self._runs(raw), start - 1), size):
+                yield number, chunk
+                number += len(chunk)
 
     def _locate(self, errors: str) -> tuple[int | None, int | None]:
         """Read the file again to find (row, field) of the first undecodable bytes

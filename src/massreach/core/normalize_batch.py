@@ -34,6 +34,7 @@ from massreach.core.phones import is_valid_email
 from massreach.core.record_batch import RecordBatch
 from massreach.core.statuses import parse_status
 from massreach.errors import RowError
+from massreach.row_columns import RowColumns
 
 __all__ = ["normalize_batch", "normalize_rows"]
 
@@ -123,17 +124,21 @@ def _normalize_slice(
         return _row_by_row(normalizer, numbers, rows)
     # Each check leaves `refused[i]` set for a row the columns do not decide.
     refused = [False] * count
-    lengths = list(map(len, rows))
-    if lengths.count(width) != count:
-        # Ragged rows go row by row; for the columns they are cut or padded to the
-        # header's width (what the columns make of them is never used).
-        padding = [""] * width
-        rows = [
-            r if n == width else [*r, *padding][:width] for r, n in zip(rows, lengths, strict=True)
-        ]
-        refused = [n != width for n in lengths]
-
-    columns = list(zip(*rows, strict=True))
+    columns: Sequence[Sequence[str]]
+    if type(rows) is RowColumns and rows.width == width:  # the cells are columns already
+        columns = rows.columns
+    else:
+        lengths = list(map(len, rows))
+        if lengths.count(width) != count:
+            # Ragged rows go row by row; for the columns they are cut or padded to
+            # the header's width (what the columns make of them is never used).
+            padding = [""] * width
+            rows = [
+                r if n == width else [*r, *padding][:width]
+                for r, n in zip(rows, lengths, strict=True)
+            ]
+            refused = [n != width for n in lengths]
+        columns = list(zip(*rows, strict=True))
     empty = [""] * count
     col = normalizer._col
 

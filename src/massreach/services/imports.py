@@ -35,6 +35,7 @@ from massreach.core.normalize_batch import normalize_batch
 from massreach.errors import InvalidInput, MassreachError, NotFound
 from massreach.model import ContactKeys, ImportBatch, ImportOptions, ImportPlan, PlanState
 from massreach.model.contacts import Contact, ContactList, ListFeed
+from massreach.row_columns import RowColumns
 from massreach.services.collector_pacing import sparse_collections
 from massreach.services.context import ServiceContext
 from massreach.services.plan_exports import export_plan
@@ -486,14 +487,18 @@ def _batches(
         rows = chunk
         if not _none_blank(chunk):  # blank rows are not records
             keep = [not blank for blank in map(is_blank, chunk)]
-            numbers, rows = list(compress(numbers, keep)), list(compress(chunk, keep))
+            numbers = list(compress(numbers, keep))
+            rows = chunk.kept(keep) if type(chunk) is RowColumns else list(compress(chunk, keep))
         yield normalize_batch(normalizer, numbers, rows), last_row
 
 
-def _none_blank(rows: list[list[str]]) -> bool:
+def _none_blank(rows: Sequence[list[str]]) -> bool:
     """True when no row is blank, decided by the first cells alone: each is written,
     ASCII and not only spaces (False: ask :func:`is_blank` row by row)."""
-    if not all(rows):
+    if type(rows) is RowColumns:
+        firsts = rows.columns[0]
+    elif all(rows):
+        firsts = list(map(itemgetter(0), rows))
+    else:
         return False
-    firsts = list(map(itemgetter(0), rows))
     return all(firsts) and "".join(firsts).isascii() and not any(map(str.isspace, firsts))
