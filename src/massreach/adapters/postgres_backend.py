@@ -82,6 +82,11 @@ class PostgresDialect(Dialect):
         """``column = ANY(array)``."""
         return f"{column} = ANY(?)"
 
+    def rows_matching(self, selected: str, table: str, keyed: Sequence[str]) -> str:
+        """One condition per column, ``column = ANY(array)``, joined by ``OR``."""
+        where = " OR ".join(self.in_(column) for column in keyed)
+        return f"SELECT {selected} FROM {table} WHERE {where} ORDER BY 1"
+
     def elements(self, expr: str, alias: str) -> str:
         """``jsonb_array_elements_text`` as ``alias(value)``."""
         return f"jsonb_array_elements_text({expr}) AS {alias}(value)"

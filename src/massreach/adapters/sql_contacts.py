@@ -46,7 +46,8 @@ __all__ = ["SqlContacts"]
 
 T = TypeVar("T")
 
-_CONTACT_SELECT = f"SELECT {columns(CONTACT_COLUMNS, 'c')} FROM contacts c"
+_CONTACT_COLUMNS = columns(CONTACT_COLUMNS, "c")
+_CONTACT_SELECT = f"SELECT {_CONTACT_COLUMNS} FROM contacts c"
 _UPDATE_CONTACT = (
     "UPDATE contacts SET list_id = ?, position = ?, email = ?, email_key = ?, name = ?,"
     " description = ?, gender = ?, crm_id = ?, tags = {jp}, fields = {jp}, owner = ?,"
@@ -135,22 +136,20 @@ class SqlContacts(SqlBase):
     def _keys_query(self, keys: ContactKeys) -> tuple[str, list[Any]] | None:
         """The query of :meth:`find_contacts_by_keys` (None when no key is given)."""
         d = self.dialect
-        parts: list[str] = []
+        keyed: list[str] = []
         params: list[Any] = []
-        # In file order, repeats kept: the database makes a sorted set of the
-        # values (SQLite a temporary index, PostgreSQL its array keys) and probes
-        # the column's index in that order.
+        # In file order, repeats kept (the dialect's query gives each contact once).
         for column, values in (
             ("c.phone", keys.phones),
             ("c.email_key", _folded(keys.emails)),
             ("c.crm_id", keys.crm_ids),
         ):
             if values:
-                parts.append(d.in_(column))
+                keyed.append(column)
                 params.append(d.many(values))
-        if not parts:
+        if not keyed:
             return None
-        return f"{_CONTACT_SELECT} WHERE {' OR '.join(parts)} ORDER BY c.id", params
+        return d.rows_matching(_CONTACT_COLUMNS, "contacts c", keyed), params
 
     def get_contact(self, contact_id: int) -> Contact | None:
         """One contact by id."""

@@ -331,6 +331,21 @@ class Dialect:
         """``column`` is one of the values of a :meth:`many` parameter."""
         return f"{column} IN (SELECT value FROM json_each(?))"
 
+    def rows_matching(self, selected: str, table: str, keyed: Sequence[str]) -> str:
+        """``SELECT selected FROM table`` of the rows whose column ``keyed[i]`` is one
+        of the values of parameter ``i`` (a :meth:`many` parameter), each row once,
+        ordered by the first selected column.
+
+        SQLite: a join of the table with each parameter's values (the column's index
+        is probed once per value), the parts combined by ``UNION``. An ``IN`` list
+        of 5,000 values is first made into a temporary index, which costs three
+        times the probes themselves."""
+        parts = [
+            f"SELECT DISTINCT {selected} FROM {table} JOIN json_each(?) AS k ON {column} = k.value"
+            for column in keyed
+        ]
+        return " UNION ".join(parts) + " ORDER BY 1"
+
     # -- JSON expressions ------------------------------------------------------------
     def elements(self, expr: str, alias: str) -> str:
         """The text elements of a JSON array as a table ``alias(value)``."""

@@ -78,7 +78,8 @@ class Storage(Protocol):
     def find_contacts_by_keys(
         self, *, phones: Sequence[str], emails: Sequence[str], crm_ids: Sequence[str]
     ) -> list[Contact]:
-        """Contacts in ANY list whose phone, email (case-insensitive) or CRM id is given.
+        """Contacts in ANY list whose phone, email (case-insensitive) or CRM id is given,
+        each once, in the order of their ids.
 
         One query per call: this is the per-batch duplicate lookup of an import.
         """
