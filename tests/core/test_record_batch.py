@@ -125,6 +125,21 @@ def test_batches_join_and_index_like_lists() -> None:
     assert joined == list(joined) and joined != "abc"
 
 
+def test_consecutive_row_ranges_join_as_one_range() -> None:
+    def part(numbers: range | list[int]) -> RecordBatch:
+        records = [ImportedRecord(row=n, phone=f"+8491234{n:04d}") for n in numbers]
+        batch = as_batch(list(records), set())
+        batch.numbers = numbers
+        return batch
+
+    joined = RecordBatch.joined([part(range(2, 5)), part(range(5, 7))])
+    assert joined.numbers == range(2, 7) and [r.row for r in joined] == [2, 3, 4, 5, 6]
+    gap = RecordBatch.joined([part(range(2, 5)), part(range(6, 7))])
+    assert gap.numbers == [2, 3, 4, 6] and [r.row for r in gap] == [2, 3, 4, 6]
+    listed = RecordBatch.joined([part(range(2, 4)), part([4, 5])])
+    assert listed.numbers == [2, 3, 4, 5]
+
+
 @given(
     st.lists(st.text(max_size=4), min_size=0, max_size=3, unique=True),
     st.integers(0, 6),

@@ -165,7 +165,7 @@ def test_a_failing_insert_does_not_commit(cur: sqlite3.Cursor) -> None:
     assert rows(cur) == []
 
 
-@given(width=st.integers(1, 40), count=st.integers(256, 1300))
+@given(width=st.integers(1, 40), count=st.integers(256, 4600))
 def test_staging_fills_whole_and_partial_statements(width: int, count: int) -> None:
     conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
     columns = ", ".join(f"c{i}" for i in range(width))

@@ -244,11 +244,11 @@ def detect_encoding(raw: io.BufferedReader, head: bytes, label: str) -> str:
 
 
 def sniff_delimiter(text: str) -> str:
-    """The delimiter of a CSV sample: one of ``, ; tab | :`` (``,`` when unclear)."""
-    try:
-        sniffed = csv.Sniffer().sniff(text[:16384], delimiters=_DELIMITERS).delimiter
-    except csv.Error:
-        sniffed = ""
+    """The delimiter of a CSV sample: one of ``, ; tab | :`` (``,`` when unclear).
+
+    Each candidate is scored by how many of the sample's records it splits into
+    its most common number of cells (more than one); the best score wins, and
+    :class:`csv.Sniffer` decides between candidates that score the same."""
     scores: dict[str, float] = {}
     for delimiter in _DELIMITERS:
         counts: list[int] = []
@@ -267,9 +267,14 @@ def sniff_delimiter(text: str) -> str:
     if not scores:
         return ","
     top = max(scores.values())
-    if sniffed in scores and scores[sniffed] >= top - 1e-9:
-        return sniffed
-    return next(d for d in _DELIMITERS if scores.get(d) == top)
+    best = [d for d in _DELIMITERS if scores.get(d, -1.0) >= top - 1e-9]
+    if len(best) == 1:
+        return best[0]
+    try:  # a tie: the Sniffer's choice among the best, if it is one of them
+        sniffed = csv.Sniffer().sniff(text[:16384], delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        sniffed = ""
+    return sniffed if sniffed in best else next(d for d in _DELIMITERS if scores.get(d) == top)
 
 
 class CsvTable(StreamingTable):

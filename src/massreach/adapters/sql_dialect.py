@@ -232,14 +232,16 @@ def _from_micros(value: int) -> datetime:
 
 #: Batches from this many rows on are staged (see :meth:`Dialect.insert_columns`).
 _STAGE_MIN_ROWS = 256
-#: Rows per statement that fills a staging table (bounded by SQLite's parameters).
-_STAGE_ROWS_PER_STATEMENT = 250
+#: Rows per statement that fills a staging table, largest first (bounded by
+#: SQLite's parameters): the rows of a batch go in the fewest statements of these
+#: sizes, so that every statement text is one of a few, prepared once per process.
+_STAGE_STATEMENT_ROWS = (2000, 500, 100, 20, 5, 1)
 
 
 def _stage_rows(cur: Cursor, stage: str, columns: Sequence[Sequence[Any]], count: int) -> None:
     """Fill ``stage`` with ``count`` rows given column by column: multi-row
-    ``INSERT … VALUES (…), (…)`` statements of up to 250 rows cost about half of
-    an ``executemany`` of one row per step."""
+    ``INSERT … VALUES (…), (…)`` statements cost about half of an ``executemany``
+    of one row per step, the more rows a statement the less."""
     width = len(columns)
     flat: list[Any] = [None] * (count * width)
     for index, column in enumerate(columns):
@@ -248,17 +250,17 @@ def _stage_rows(cur: Cursor, stage: str, columns: Sequence[Sequence[Any]], count
     connection = getattr(cur, "connection", None)
     if connection is not None and hasattr(connection, "getlimit"):
         limit = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    per = max(1, min(_STAGE_ROWS_PER_STATEMENT, limit // width))
     row = f"({', '.join('?' * width)})"
-    step = per * width
-    full = (count // per) * step
-    if full:
-        sql = f"INSERT INTO {stage} VALUES {', '.join([row] * per)}"
-        for start in range(0, full, step):
-            cur.execute(sql, flat[start : start + step])
-    if full < len(flat):
-        rest = (len(flat) - full) // width
-        cur.execute(f"INSERT INTO {stage} VALUES {', '.join([row] * rest)}", flat[full:])
+    start = 0
+    for rows in _STAGE_STATEMENT_ROWS:
+        if rows > 1 and rows * width > limit:
+            continue  # (one row a statement always: more columns than parameters fail)
+        step = rows * width
+        if len(flat) - start >= step:
+            sql = f"INSERT INTO {stage} VALUES {', '.join([row] * rows)}"
+            while len(flat) - start >= step:
+                cur.execute(sql, flat[start : start + step])
+                start += step
 
 
 T = TypeVar("T")

@@ -220,7 +220,8 @@ def _normalize_slice(
         for i in compress(range(count), refused):
             overrides[i] = normalizer.normalize(numbers[i], rows_in[i])
     return RecordBatch(
-        list(numbers), phones, emails, names, descriptions, genders, crm_ids, tags,
+        numbers if type(numbers) is range else list(numbers),  # a range makes no int per row
+        phones, emails, names, descriptions, genders, crm_ids, tags,
         field_names, field_values, statuses, agents, keys,
         overrides,
     )  # fmt: skip

@@ -20,9 +20,10 @@ per row on its main thread.
 from __future__ import annotations
 
 import operator
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
-from itertools import compress, repeat
+from itertools import compress, pairwise, repeat
 from typing import Any, overload
 
 from massreach.core.normalize import ImportedRecord, RowFailure, trusted_record
@@ -117,12 +118,20 @@ class RecordBatch(Sequence[Item]):
                 out += getattr(part, name)
             return out
 
+        # Consecutive ranges of row numbers stay one range (no int object per row).
+        numbers: Sequence[int]
+        ranges = [part.numbers for part in parts if type(part.numbers) is range]
+        if len(ranges) == len(parts) and _consecutive(ranges):
+            numbers = range(ranges[0][0], ranges[-1][-1] + 1)
+        else:
+            numbers = column("numbers")
+
         values: list[list[str]] = [[] for _ in names]
         for part in parts:
             for whole, own in zip(values, part.field_values, strict=True):
                 whole.extend(own)
         return cls(
-            column("numbers"), column("phones"), column("emails"), column("names"),
+            numbers, column("phones"), column("emails"), column("names"),
             column("descriptions"), column("genders"), column("crm_ids"), column("tags"),
             names, values, column("statuses"), column("agents"), column("email_keys"),
             overrides,
@@ -274,8 +283,13 @@ class RecordSelection(Sequence[ImportedRecord]):
         pick = self._pick
         if pick is None:
             indexes = self.indexes
-            if len(indexes) == len(self.batch):  # every row, in order
+            count = len(self.batch)
+            if len(indexes) == count:  # every row, in order
                 pick = _same
+            elif len(indexes) * 4 > count:  # most rows: a mask, a C-level pass a column
+                mask = [False] * count
+                deque(map(mask.__setitem__, indexes, repeat(True)), maxlen=0)
+                pick = partial(_masked, mask)
             elif len(indexes) > 1:
                 pick = operator.itemgetter(*indexes)
             else:
@@ -318,8 +332,19 @@ class RecordSelection(Sequence[ImportedRecord]):
         return f"RecordSelection({len(self)} of {len(self.batch)} rows)"
 
 
+def _consecutive(ranges: list[range]) -> bool:
+    """Whether the ranges (none empty) count on from one to the next by 1."""
+    return all(r.step == 1 and len(r) for r in ranges) and all(
+        a.stop == b.start for a, b in pairwise(ranges)
+    )
+
+
 def _same(values: Sequence[Any]) -> Sequence[Any]:
     return values
+
+
+def _masked(mask: list[bool], values: Sequence[Any]) -> list[Any]:
+    return list(compress(values, mask))
 
 
 def _picked(indexes: Sequence[int], values: Sequence[Any]) -> list[Any]:
