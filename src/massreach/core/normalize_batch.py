@@ -55,7 +55,7 @@ def _nones(values: Sequence[object]) -> Iterator[int]:
 
 
 def _decided(
-    cache: dict[str, object], values: list[str], decide: Callable[[str], object]
+    cache: dict[str, object], values: Sequence[str], decide: Callable[[str], object]
 ) -> list[object]:
     """``[decide(v) for v in values]``, deciding each distinct value once."""
     missing = set(values).difference(cache)
@@ -142,6 +142,10 @@ def _normalize_slice(
     empty = [""] * count
     col = normalizer._col
 
+    def cells(slot: str) -> Sequence[str]:
+        index = col[slot]
+        return columns[index] if index >= 0 else empty
+
     def stripped(slot: str) -> list[str]:
         index = col[slot]
         return list(map(_strip, columns[index])) if index >= 0 else empty
@@ -157,7 +161,7 @@ def _normalize_slice(
     def refuse(flags: list[bool]) -> None:
         refuse_rows(compress(range(count), flags))
 
-    phone_text = stripped("phone")
+    phone_text = cells("phone")  # not trimmed: spaces around a number are separators
     phones: list[str | None]
     if phone_text is empty:
         phones = [None] * count
@@ -183,7 +187,7 @@ def _normalize_slice(
         """A gender or status column decided per distinct value (None if unmapped)."""
         if col[slot] < 0:
             return [None] * count
-        decided = _decided(cache, stripped(slot), decide)
+        decided = _decided(cache, cells(slot), lambda text: decide(text.strip()))
         refuse([value is _REFUSE for value in decided])
         return decided
 
@@ -192,7 +196,10 @@ def _normalize_slice(
 
     constant = normalizer._constant_tags
     if col["tag"] >= 0:
-        tags: list[object] = _decided(normalizer._tag_cache, stripped("tag"), normalizer._tags_of)
+        tags_of = normalizer._tags_of
+        tags: list[object] = _decided(
+            normalizer._tag_cache, cells("tag"), lambda text: tags_of(text.strip())
+        )
     else:
         tags = [constant] * count
     crm_ids = optional("crm_id")
