@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import operator
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import compress
 from typing import cast
 
@@ -165,8 +165,7 @@ def plan_batch(
     failures = [_failed(plan_id, item) for item in items if type(item) is not ImportedRecord]
     entangled = _entangled(
         list(map(_PHONE, records)),
-        list(map(_EMAIL_KEY, records)),
-        list(map(_CRM_ID, records)),
+        lambda: (list(map(_EMAIL_KEY, records)), list(map(_CRM_ID, records))),
         existing,
     )
     planned = plan_in_order(
@@ -193,9 +192,10 @@ def _plan_columns(
     """:func:`plan_batch` of a :class:`RecordBatch`, looking at its key columns:
     records are made only for the rows that share a key, and the other inserts
     stay indexes into the batch (a :class:`RecordSelection`)."""
-    indexes, phones, _, emails, crm_ids = batch.record_columns()
+    keys = batch.record_columns()
+    indexes = keys.indexes
     failures = [_failed(plan_id, failure) for failure in batch.failures()]
-    entangled = _entangled(phones, emails, crm_ids, existing)
+    entangled = _entangled(keys.phones, lambda: (keys.email_keys, keys.crm_ids), existing)
     tangled = list(compress(indexes, entangled))
     records = list(map(batch.record, tangled))
     planned = plan_in_order(
@@ -259,10 +259,12 @@ def lookup_keys(kind: str, items: Sequence[ImportedRecord | RowFailure]) -> Cont
     record is matched on (its phone, else its e-mail, else its CRM id; always the
     CRM id for "CRM records by CSV")."""
     if type(items) is RecordBatch:
-        _, phones, emails, _, crm_ids = items.record_columns()
+        keys = items.record_columns()
         if kind == "crm_status":
-            return ContactKeys(crm_ids=list(filter(None, crm_ids)))
-        return _keys(phones, emails, crm_ids)
+            return ContactKeys(crm_ids=list(filter(None, keys.crm_ids)))
+        if all(keys.phones):  # every record is matched on its phone (the usual file)
+            return ContactKeys(phones=keys.phones)
+        return _keys(keys.phones, keys.emails, keys.crm_ids)
     records = [item for item in items if type(item) is ImportedRecord]
     crm_ids = list(map(_CRM_ID, records))
     if kind == "crm_status":
@@ -291,11 +293,11 @@ _RESULT_ROW = operator.attrgetter("row")
 
 def _entangled(
     phones: list[str | None],
-    email_keys: list[str | None],
-    crm_ids: list[str | None],
+    other_keys: Callable[[], tuple[list[str | None], list[str | None]]],
     existing: Sequence[Contact],
 ) -> list[bool]:
-    """Per record (given by its keys): whether it shares a key with another record
+    """Per record (given by its phones, and its e-mail keys and CRM ids, asked for
+    only when some record has no phone): whether it shares a key with another record
     or a stored contact. A record without any key counts too: it fails in
     plan_in_order (normalisation never makes one)."""
     shared_phones = _shared(phones, {c.phone for c in existing if c.phone})
@@ -303,6 +305,7 @@ def _entangled(
         # Every record has a phone (the usual file), and :func:`plan_in_order` then
         # only ever looks a record up by its phone: the other keys cannot tie it.
         return list(map(shared_phones.__contains__, phones))
+    email_keys, crm_ids = other_keys()
     shared_emails = _shared(email_keys, {email_key(c.email) for c in existing if c.email})
     shared_crm_ids = _shared(crm_ids, {c.crm_id for c in existing if c.crm_id})
     return [
@@ -315,7 +318,12 @@ def _shared(keys: list[str | None], stored: set[str]) -> set[str | None]:
     """The keys that appear more than once in ``keys`` or among the stored ones."""
     if not keys or (keys[0] is None and keys.count(None) == len(keys)):  # unmapped or empty
         return set(stored)
-    shared: set[str | None] = {key for key, n in Counter(keys).items() if n > 1}
+    counts = Counter(keys)
+    shared: set[str | None] = (
+        set(compress(counts.keys(), map((1).__lt__, counts.values())))  # C-level passes
+        if len(counts) < len(keys)
+        else set()
+    )
     shared.update(stored)
     shared.discard(None)
     return shared

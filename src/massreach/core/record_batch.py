@@ -28,13 +28,9 @@ from typing import Any, overload
 
 from massreach.core.normalize import ImportedRecord, RowFailure, trusted_record
 
-__all__ = ["RecordBatch", "RecordSelection"]
+__all__ = ["RecordBatch", "RecordKeys", "RecordSelection"]
 
 Item = ImportedRecord | RowFailure
-#: Indexes, phones, e-mail addresses, e-mail keys and CRM ids of a batch's records.
-RecordKeys = tuple[
-    list[int], list[str | None], list[str | None], list[str | None], list[str | None]
-]
 
 
 class RecordBatch(Sequence[Item]):
@@ -142,34 +138,11 @@ class RecordBatch(Sequence[Item]):
 
     def record_columns(self) -> RecordKeys:
         """The batch's records (its failures left out) as columns: their indexes,
-        phones, e-mail addresses, e-mail keys and CRM ids (made once)."""
+        phones, e-mail addresses, e-mail keys and CRM ids (each made once, when
+        first asked for: the usual file needs only the phones)."""
         if self._keys is None:
-            self._keys = self._record_columns()
+            self._keys = RecordKeys(self)
         return self._keys
-
-    def _record_columns(self) -> RecordKeys:
-        overrides = self.overrides
-        count = len(self)
-        indexes: list[int] = list(range(count))
-        columns: list[list[Any]] = [
-            list(self.phones), list(self.emails), list(self.email_keys), list(self.crm_ids)
-        ]  # fmt: skip
-        if not overrides:
-            return indexes, *columns  # type: ignore[return-value]
-        for i, item in overrides.items():
-            if type(item) is ImportedRecord:
-                for column, value in zip(
-                    columns, (item.phone, item.email, item.email_key, item.crm_id), strict=True
-                ):
-                    column[i] = value
-        failed = {i for i, item in overrides.items() if type(item) is not ImportedRecord}
-        if failed:
-            keep = [True] * count
-            for i in failed:
-                keep[i] = False
-            indexes = list(compress(indexes, keep))
-            columns = [list(compress(column, keep)) for column in columns]
-        return indexes, *columns  # type: ignore[return-value]
 
     def failures(self) -> list[RowFailure]:
         """The rows that failed, in order."""
@@ -259,6 +232,67 @@ class RecordBatch(Sequence[Item]):
 
     def __repr__(self) -> str:
         return f"RecordBatch({len(self)} rows, {len(self.overrides)} row by row)"
+
+
+class RecordKeys:
+    """The records of a :class:`RecordBatch` (its failures left out) as columns:
+    ``indexes`` into the batch, ``phones``, ``emails``, ``email_keys`` and
+    ``crm_ids``, each made when first asked for."""
+
+    __slots__ = ("_batch", "_keep", "_made", "_records")
+
+    def __init__(self, batch: RecordBatch) -> None:
+        self._batch = batch
+        overrides = batch.overrides
+        #: The rows decided row by row that are records, by index.
+        self._records = {i: r for i, r in overrides.items() if type(r) is ImportedRecord}
+        self._keep: list[bool] | None = None
+        if len(self._records) < len(overrides):  # some rows failed
+            keep = [True] * len(batch)
+            for i in overrides.keys() - self._records.keys():
+                keep[i] = False
+            self._keep = keep
+        self._made: dict[str, list[Any]] = {}
+
+    def _column(self, name: str, attribute: str) -> list[Any]:
+        made = self._made.get(name)
+        if made is None:
+            column = list(getattr(self._batch, name))
+            for i, record in self._records.items():
+                column[i] = getattr(record, attribute)
+            made = column if self._keep is None else list(compress(column, self._keep))
+            self._made[name] = made
+        return made
+
+    @property
+    def indexes(self) -> list[int]:
+        """The records' indexes into the batch."""
+        made = self._made.get("indexes")
+        if made is None:
+            every = range(len(self._batch))
+            made = list(every) if self._keep is None else list(compress(every, self._keep))
+            self._made["indexes"] = made
+        return made
+
+    @property
+    def phones(self) -> list[str | None]:
+        """The records' phones."""
+        return self._column("phones", "phone")
+
+    @property
+    def emails(self) -> list[str | None]:
+        """The records' e-mail addresses."""
+        return self._column("emails", "email")
+
+    @property
+    def email_keys(self) -> list[str | None]:
+        """The records' e-mail keys."""
+        return self._column("email_keys", "email_key")
+
+    @property
+    def crm_ids(self) -> list[str | None]:
+        """The records' CRM ids."""
+        return self._column("crm_ids", "crm_id")
 
 
 class RecordSelection(Sequence[ImportedRecord]):
