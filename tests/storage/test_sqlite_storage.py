@@ -174,3 +174,33 @@ def test_values_shared_by_a_whole_batch_round_trip(name: str, tags: list[str]) -
             assert (stored.name, stored.tags) == (name, tuple(tags))
     finally:
         storage.close()
+
+
+@pytest.mark.parametrize("rows", [10, 600])  # inserted on the caller's thread, or staged
+def test_import_batches_skip_foreign_key_checks_only_inside_them(
+    sqlite_url: str, tmp_path: Path, rows: int
+) -> None:
+    from massreach import ImportOptions, Reach
+    from massreach.model import ImportBatch, PlanCounts
+
+    source = tmp_path / "people.csv"
+    source.write_text("phone\n" + "".join(f"0912{n:06d}\n" for n in range(rows)))
+    with Reach(sqlite_url, autoload=False, env={}) as reach:
+        storage = reach.storage
+        assert isinstance(storage, SqliteStorage)
+
+        def foreign_keys() -> int:
+            return int(storage._conn.execute("PRAGMA foreign_keys").fetchone()[0])
+
+        options = ImportOptions(region="VN", tags=("t",))
+        plan = reach.imports.import_file(source, list_name="people", options=options)
+        assert plan.counts.succeeded == rows and foreign_keys() == 1
+        missing = ImportBatch(4242, plan.list_id, (), (), (), PlanCounts(total=1), cursor=9)
+        with pytest.raises(Exception, match="4242"):
+            storage.apply_import_batch(missing, now=NOW)
+        assert foreign_keys() == 1 and not storage._conn.in_transaction
+        with pytest.raises(sqlite3.IntegrityError):  # checked everywhere else
+            storage._conn.execute(
+                "INSERT INTO contacts (list_id, position, tags, fields, status)"
+                " VALUES (999, 1, '[]', '{}', 'unprocessed')"
+            )

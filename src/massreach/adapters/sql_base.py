@@ -85,6 +85,12 @@ class SqlBase:
         """One reading transaction."""
         raise NotImplementedError
 
+    def _checked_write(self) -> AbstractContextManager[Tx]:
+        """A writing transaction whose new rows' parents the caller reads and locks
+        first, itself (an import batch: its plan and list rows). A backend may
+        skip the database's own per-row foreign key lookups in it."""
+        return self._write()
+
     # -- small shared helpers ------------------------------------------------------
     def _conflict(self, exc: BaseException, error: ConflictError) -> BaseException:
         """``error`` when ``exc`` is a UNIQUE violation, else ``exc`` itself."""

@@ -214,7 +214,7 @@ class SqlPlans(SqlContacts):
             return guarded(partial(then, existing))
 
         result: T | None = None
-        with self._write() as tx:
+        with self._checked_write() as tx:  # the plan is read here, the list by its positions
             stored = tx.value(
                 f"SELECT row_cursor FROM plans WHERE id = ?{d.for_update}", (batch.plan_id,)
             )

@@ -146,18 +146,24 @@ class SqliteStorage(SqlStorage):
 
     # -- transactions ----------------------------------------------------------------
     @contextmanager
-    def _transaction(self, begin: str) -> Iterator[Tx]:
+    def _transaction(self, begin: str, *, foreign_keys: bool = True) -> Iterator[Tx]:
         with self._lock, translate_errors(self.dialect, "SQLite"):
             cur = self._conn.cursor()
-            cur.execute(begin)
+            if not foreign_keys:  # set outside a transaction only: SQLite ignores it inside
+                cur.execute("PRAGMA foreign_keys = OFF")
             try:
-                yield Tx(cur, self.dialect)
-            except BaseException:
-                if self._conn.in_transaction:
-                    cur.execute("ROLLBACK")
-                raise
-            if self._conn.in_transaction:  # an import batch may have committed already
-                cur.execute("COMMIT")
+                cur.execute(begin)
+                try:
+                    yield Tx(cur, self.dialect)
+                except BaseException:
+                    if self._conn.in_transaction:
+                        cur.execute("ROLLBACK")
+                    raise
+                if self._conn.in_transaction:  # an import batch may have committed already
+                    cur.execute("COMMIT")
+            finally:
+                if not foreign_keys and not self._conn.in_transaction:
+                    cur.execute("PRAGMA foreign_keys = ON")
             if begin != "BEGIN" and self._checkpoints is not None:  # after a write
                 self._checkpoints.after_write(self._conn)
 
@@ -170,6 +176,13 @@ class SqliteStorage(SqlStorage):
     def _read(self) -> AbstractContextManager[Tx]:
         """A deferred transaction: one consistent snapshot for its statements."""
         return self._transaction("BEGIN")
+
+    def _checked_write(self) -> AbstractContextManager[Tx]:
+        """:meth:`_write` with SQLite's foreign key checks off: an import batch
+        reads and locks its plan and list rows first, and the check of each
+        inserted contact's list is a lookup per row (a tenth of the insert)."""
+        self._prefetched = None
+        return self._transaction("BEGIN IMMEDIATE", foreign_keys=False)
 
     def close(self) -> None:
         """Close the connection (and remove the files of an in-memory database)."""
