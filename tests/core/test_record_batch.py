@@ -204,3 +204,21 @@ def test_a_list_parameter_is_the_stored_json_of_its_values(values: list[str], ki
 def test_a_list_parameter_of_other_values_is_encoded() -> None:
     assert Dialect().many([1, "a", None]) == '[1,"a",null]'
     assert Dialect().many(x for x in ("a", 'b"')) == '["a","b\\""]'
+
+
+def test_a_batch_and_its_key_columns_make_no_reference_cycle() -> None:
+    """Freed by reference counting as soon as the import lets go of them: a cycle
+    would keep every batch of an import until the (rarely run) collector found it."""
+    import gc
+
+    failure = RowFailure(row=3, code="phone.invalid", column="phone", message="x")
+    gc.collect()
+    gc.disable()
+    try:
+        batch = as_batch([ImportedRecord(row=2, phone="+84912340001"), failure], set())
+        keys = batch.record_columns()
+        assert keys.phones == ["+84912340001"] and keys.indexes == [0]
+        del batch, keys
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

@@ -239,10 +239,18 @@ class RecordKeys:
     ``indexes`` into the batch, ``phones``, ``emails``, ``email_keys`` and
     ``crm_ids``, each made when first asked for."""
 
-    __slots__ = ("_batch", "_keep", "_made", "_records")
+    # The batch's columns, not the batch: the batch keeps this object, and a cycle
+    # would keep every batch of an import alive until the collector ran.
+    __slots__ = ("_columns", "_count", "_keep", "_made", "_records")
 
     def __init__(self, batch: RecordBatch) -> None:
-        self._batch = batch
+        self._columns = {
+            "phones": batch.phones,
+            "emails": batch.emails,
+            "email_keys": batch.email_keys,
+            "crm_ids": batch.crm_ids,
+        }
+        self._count = len(batch)
         overrides = batch.overrides
         #: The rows decided row by row that are records, by index.
         self._records = {i: r for i, r in overrides.items() if type(r) is ImportedRecord}
@@ -257,7 +265,7 @@ class RecordKeys:
     def _column(self, name: str, attribute: str) -> list[Any]:
         made = self._made.get(name)
         if made is None:
-            column = list(getattr(self._batch, name))
+            column = list(self._columns[name])
             for i, record in self._records.items():
                 column[i] = getattr(record, attribute)
             made = column if self._keep is None else list(compress(column, self._keep))
@@ -269,7 +277,7 @@ class RecordKeys:
         """The records' indexes into the batch."""
         made = self._made.get("indexes")
         if made is None:
-            every = range(len(self._batch))
+            every = range(self._count)
             made = list(every) if self._keep is None else list(compress(every, self._keep))
             self._made["indexes"] = made
         return made
