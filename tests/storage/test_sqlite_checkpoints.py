@@ -85,6 +85,25 @@ def test_past_the_log_limit_the_writer_checkpoints_before_writing_again(
     assert storage.count_contacts(ContactQuery(list_id=vip.id)) == 5_010
 
 
+def test_a_log_that_starts_over_is_cut_back_so_its_size_tells_what_it_holds(
+    storage: SqliteStorage, tmp_path: Path
+) -> None:
+    """Else the file keeps its largest size, and past the log limit the writer
+    would checkpoint before every write (a 1,000,000-row import: 2.3 s of them)."""
+    limit = sqlite_checkpoints.CHECKPOINT_BYTES
+    assert storage._conn.execute("PRAGMA journal_size_limit").fetchone()[0] == limit
+    wal = tmp_path / "c.db-wal"
+    vip = make_list(storage, "vip", NOW)
+    write_contacts(storage, vip.id, 0, 20_000)
+    assert wal.stat().st_size > limit
+    assert storage._checkpoints is not None
+    storage._checkpoints.wait()
+    storage._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()  # all of it copied
+    write_contacts(storage, vip.id, 20_000, 10)  # the log starts over
+    assert wal.stat().st_size <= limit
+    assert storage.count_contacts(ContactQuery(list_id=vip.id)) == 20_010
+
+
 def test_closing_waits_for_the_checkpoint_and_its_connection(tmp_path: Path) -> None:
     storage = SqliteStorage(f"sqlite:///{tmp_path / 'c.db'}")
     vip = make_list(storage, "vip", NOW)

@@ -11,7 +11,10 @@ checkpoint on a second connection, on its own thread, while the writer goes on.
 A passive checkpoint never blocks readers or writers; what it cannot copy yet is
 copied by the next one. The log starts over only when a write begins after a
 checkpoint has copied all of it, so once it reaches :data:`LOG_LIMIT_BYTES` the
-writer checkpoints itself, as SQLite would, before writing again. Durability is
+writer checkpoints itself, as SQLite would, before writing again. The file is cut
+back to :data:`CHECKPOINT_BYTES` when the log starts over (``journal_size_limit``
+on the storage's connection): else it would keep its largest size, and the writer
+would go on checkpointing before every write. Durability is
 unchanged: a commit is in the log either way; closing the storage waits for a
 running checkpoint, and SQLite checkpoints the rest when its last connection
 closes.

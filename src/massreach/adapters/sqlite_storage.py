@@ -31,7 +31,7 @@ from massreach.adapters.sql_base import Tx, translate_errors
 from massreach.adapters.sql_dialect import Dialect
 from massreach.adapters.sql_schema import migrate
 from massreach.adapters.sql_store import SqlStorage
-from massreach.adapters.sqlite_checkpoints import Checkpointer
+from massreach.adapters.sqlite_checkpoints import CHECKPOINT_BYTES, Checkpointer
 from massreach.errors import StorageError
 from massreach.markers import hookimpl
 from massreach.storage.protocol import Storage, StorageFactory
@@ -126,6 +126,9 @@ class SqliteStorage(SqlStorage):
                 "journal_mode = WAL",
                 "synchronous = NORMAL",
                 "wal_autocheckpoint = 0",  # checkpoints run beside the writes
+                # The log file is cut back to this size when it starts over, so that
+                # its size tells how much it holds (see sqlite_checkpoints).
+                f"journal_size_limit = {CHECKPOINT_BYTES}",
                 f"busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}",
                 "foreign_keys = ON",
                 f"cache_size = -{CACHE_KIB}",
