@@ -67,7 +67,7 @@ class ImportOptions:
     columns: tuple[str, ...] = field(default=(), converter=to_tuple)
     duplicates: DuplicatePolicy = field(factory=DuplicatePolicy)
     timezone: str = "UTC"
-    batch_size: int = field(default=5000, validator=validators.ge(1))
+    batch_size: int = field(default=10_000, validator=validators.ge(1))
 
 
 @frozen
