@@ -118,34 +118,6 @@ def test_a_column_that_ends_as_it_starts_is_not_a_literal(cur: sqlite3.Cursor, c
         cur.execute("DELETE FROM t")
 
 
-@given(
-    texts=st.lists(
-        st.text(st.characters(codec="utf-8", exclude_characters="\x00")), min_size=1, max_size=20
-    ),
-    others=st.lists(st.one_of(st.none(), st.integers(), st.text(max_size=3)), max_size=3),
-    count=st.integers(256, 700),
-    data=st.data(),
-)
-def test_a_column_of_few_texts_is_stored_as_given(
-    texts: list[str], others: list[object], count: int, data: st.DataObject
-) -> None:
-    """Staged as small numbers when it has few distinct texts (quotes, any character):
-    the same rows either way; a column with other values among them stays as it is."""
-    a = [data.draw(st.sampled_from(texts)) for _ in range(count)]
-    b = list(a)
-    if others:
-        b[data.draw(st.integers(0, count - 1))] = data.draw(st.sampled_from(others))
-    conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a, b)")
-    cursor = conn.cursor()
-    cursor.execute("BEGIN")
-    Dialect().insert_columns(cursor, "t", {"a": a, "b": b}, lambda: None)
-    assert cursor.execute("SELECT a, b FROM t ORDER BY id").fetchall() == list(
-        zip(a, b, strict=True)
-    )
-    conn.close()
-
-
 @pytest.mark.parametrize("count", [10, 300, 1001])
 def test_commit_beside_the_insert_ends_the_transaction(cur: sqlite3.Cursor, count: int) -> None:
     values = [f"v{i}" for i in range(count)]

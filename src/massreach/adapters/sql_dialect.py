@@ -230,27 +230,6 @@ def _from_micros(value: int) -> datetime:
     return _EPOCH + timedelta(microseconds=value)
 
 
-#: Distinct texts of a column staged as small numbers (see :func:`_few_texts`).
-_FEW_TEXTS = 16
-
-
-def _few_texts(column: Sequence[Any]) -> dict[str, int] | None:
-    """A number for each distinct value of a column of at most :data:`_FEW_TEXTS`
-    texts (tags of an import …), else None. A number is bound with no copy of
-    its text, about a tenth of a row's staging for each such column; the first
-    values decide most columns without a pass over them."""
-    head = column[:64]
-    if not all(type(v) is str for v in head) or len(set(head)) > _FEW_TEXTS // 2:
-        return None
-    try:
-        distinct = set(column)
-    except TypeError:  # a value that cannot be hashed (it is not a text)
-        return None
-    if len(distinct) > _FEW_TEXTS or not all(type(v) is str and "\x00" not in v for v in distinct):
-        return None
-    return {text: number for number, text in enumerate(sorted(distinct))}
-
-
 #: Batches from this many rows on are staged (see :meth:`Dialect.insert_columns`).
 _STAGE_MIN_ROWS = 256
 #: Rows per statement that fills a staging table, largest first (bounded by
@@ -540,14 +519,8 @@ class Dialect:
                     picked.append(f"s.c{index}")
                     break
             else:
-                codes = _few_texts(column)
-                if codes is None:
-                    picked.append(f"s.c{len(staged)}")
-                    staged.append(column)
-                else:  # a small number for each row, the text in the statement
-                    cases = " ".join(f"WHEN {i} THEN {_literal(t)}" for t, i in codes.items())
-                    picked.append(f"CASE s.c{len(staged)} {cases} END")
-                    staged.append(list(map(codes.__getitem__, column)))
+                picked.append(f"s.c{len(staged)}")
+                staged.append(column)
         width = max(len(staged), 1)
         stage = f"temp.mr_stage_{width}"
         cur.execute(
