@@ -40,8 +40,10 @@ __all__ = ["SqliteStorage", "SqliteStorageFactory", "sqlite_path"]
 
 #: How long a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT_SECONDS = 30.0
-#: Page cache per connection (KiB): bulk imports touch index pages all over.
-CACHE_KIB = 32 * 1024
+#: Page cache per connection (KiB): bulk imports touch index pages all over. At
+#: 1,000,000 contacts the phone and e-mail indexes take about 57 MB; with 48 MB
+#: instead of 32 an import of that size ran 7-23% faster, peak RSS 127 MB.
+CACHE_KIB = 48 * 1024
 
 SQLITE = Dialect()
 
