@@ -30,12 +30,12 @@ from collections import Counter
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 
 import chardet
 
-from massreach.adapters.csv_blocks import chunks_of_runs, record_runs, runs_after, split_records
+from massreach.adapters.csv_blocks import chunks_of_runs, record_runs, runs_after
 from massreach.errors import InvalidFile
 from massreach.markers import hookimpl
 from massreach.tables import (
@@ -308,20 +308,18 @@ class CsvTable(StreamingTable):
         except OSError as exc:
             raise unreadable(self._label, exc) from None
 
-    def _runs(self, raw: io.BufferedReader) -> Iterator[Sequence[list[str]] | Iterator[list[str]]]:
-        """The file's records in runs (see :func:`record_runs`), the blocks of one
-        width as columns."""
+    def _runs(
+        self, raw: io.BufferedReader, *, columns: bool
+    ) -> Iterator[Sequence[list[str]] | Iterator[list[str]]]:
+        """The file's records in runs (see :func:`record_runs`; with ``columns``,
+        the blocks of one width as columns)."""
         if self._nfc:
             return iter((self._reader(raw, "strict"),))
-        return record_runs(raw, self._codec, self._delimiter, columns=True)
+        return record_runs(raw, self._codec, self._delimiter, columns=columns)
 
     def _rows(self, start: int) -> Generator[tuple[int, list[str]]]:
         with self._reading() as raw:
-            records = (
-                self._reader(raw, "strict")
-                if self._nfc
-                else split_records(raw, self._codec, self._delimiter)
-            )
+            records = chain.from_iterable(self._runs(raw, columns=False))
             yield from enumerate(islice(records, start - 1, None), start)
 
     def _row_chunks(self, start: int, size: int) -> Generator[tuple[int, Sequence[list[str]]]]:
@@ -329,7 +327,7 @@ class CsvTable(StreamingTable):
         chunk of blocks of one width is :class:`~massreach.row_columns.RowColumns`)."""
         with self._reading() as raw:
             number = start
-            for chunk in chunks_of_runs(runs_after(self._runs(raw), start - 1), size):
+            for chunk in chunks_of_runs(runs_after(self._runs(raw, columns=True), start - 1), size):
                 yield number, chunk
                 number += len(chunk)
 

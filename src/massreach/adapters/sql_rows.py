@@ -23,7 +23,7 @@ from massreach.adapters.sql_dialect import (
 )
 from massreach.converters import from_plain, to_plain
 from massreach.core.normalize import ImportedRecord
-from massreach.core.record_batch import RecordSelection
+from massreach.core.record_batch import RecordSelection, all_none
 from massreach.model import (
     Agent,
     Campaign,
@@ -235,7 +235,7 @@ def record_values(d: Dialect, records: Sequence[ImportedRecord]) -> dict[str, Se
     callback = column(10)
     agent = column(11)
     none = [None] * n
-    if _all_none(callback):
+    if all_none(callback):
         callback_agent: list[Any] = none
     else:
         callback_agent = [
@@ -254,18 +254,12 @@ def record_values(d: Dialect, records: Sequence[ImportedRecord]) -> dict[str, Se
         "fields": encode_fields_column(column(8)),
         "owner": agent,
         "status": (
-            ["unprocessed"] * n if _all_none(status) else [s or "unprocessed" for s in status]
+            ["unprocessed"] * n if all_none(status) else [s or "unprocessed" for s in status]
         ),
         "callback_at": callback,
         "callback_agent": callback_agent,
         "priority": none,
     }
-
-
-def _all_none(values: Sequence[Any]) -> bool:
-    """Whether every value is None: a column that is not mapped. Its first value
-    decides most columns at once (``count`` compares each text with None slowly)."""
-    return not values or (values[0] is None and values.count(None) == len(values))
 
 
 def _selection_values(selection: RecordSelection) -> dict[str, Sequence[Any]]:
@@ -281,7 +275,7 @@ def _selection_values(selection: RecordSelection) -> dict[str, Sequence[Any]]:
         # given twice (e-mail keys that are the addresses) is picked once.
         found = picked.get(id(values))
         if found is None:
-            found = none if _all_none(values) else selection.column(values)
+            found = none if all_none(values) else selection.column(values)
             picked[id(values)] = found
         return found
 
@@ -300,7 +294,7 @@ def _selection_values(selection: RecordSelection) -> dict[str, Sequence[Any]]:
         ),
         "owner": pick(batch.agents),
         "status": (
-            ["unprocessed"] * n if _all_none(status) else [s or "unprocessed" for s in status]
+            ["unprocessed"] * n if all_none(status) else [s or "unprocessed" for s in status]
         ),
         "callback_at": none,
         "callback_agent": none,

@@ -24,7 +24,7 @@ import attrs
 from massreach.core.distribution import ProcessingStatus
 from massreach.core.normalize import ImportedRecord, RowFailure
 from massreach.core.phones import email_key
-from massreach.core.record_batch import RecordBatch, RecordSelection
+from massreach.core.record_batch import RecordBatch, RecordSelection, all_none
 from massreach.model import (
     Contact,
     ContactDraft,
@@ -262,22 +262,23 @@ def lookup_keys(kind: str, items: Sequence[ImportedRecord | RowFailure]) -> Cont
         keys = items.record_columns()
         if kind == "crm_status":
             return ContactKeys(crm_ids=list(filter(None, keys.crm_ids)))
-        if all(keys.phones):  # every record is matched on its phone (the usual file)
-            return ContactKeys(phones=keys.phones)
-        return _keys(keys.phones, keys.emails, keys.crm_ids)
+        return _keys(keys.phones, lambda: (keys.emails, keys.crm_ids))
     records = [item for item in items if type(item) is ImportedRecord]
     crm_ids = list(map(_CRM_ID, records))
     if kind == "crm_status":
         return ContactKeys(crm_ids=list(filter(None, crm_ids)))
-    return _keys(list(map(_PHONE, records)), list(map(_EMAIL, records)), crm_ids)
+    return _keys(list(map(_PHONE, records)), lambda: (list(map(_EMAIL, records)), crm_ids))
 
 
 def _keys(
-    phones: list[str | None], emails: list[str | None], crm_ids: list[str | None]
+    phones: list[str | None],
+    other_keys: Callable[[], tuple[list[str | None], list[str | None]]],
 ) -> ContactKeys:
-    """Each record's key: its phone, else its e-mail, else its CRM id."""
+    """Each record's key: its phone, else its e-mail, else its CRM id (the e-mail
+    addresses and CRM ids asked for only when some record has no phone)."""
     if all(phones):  # every record is matched on its phone (the usual file)
         return ContactKeys(phones=phones)
+    emails, crm_ids = other_keys()
     return ContactKeys(
         phones=list(filter(None, phones)),
         emails=[e for p, e in zip(phones, emails, strict=True) if e and not p],
@@ -316,7 +317,7 @@ def _entangled(
 
 def _shared(keys: list[str | None], stored: set[str]) -> set[str | None]:
     """The keys that appear more than once in ``keys`` or among the stored ones."""
-    if not keys or (keys[0] is None and keys.count(None) == len(keys)):  # unmapped or empty
+    if all_none(keys):  # an unmapped or empty column
         return set(stored)
     counts = Counter(keys)
     shared: set[str | None] = (

@@ -28,7 +28,7 @@ from typing import Any, overload
 
 from massreach.core.normalize import ImportedRecord, RowFailure, trusted_record
 
-__all__ = ["RecordBatch", "RecordKeys", "RecordSelection"]
+__all__ = ["RecordBatch", "RecordKeys", "RecordSelection", "all_none"]
 
 Item = ImportedRecord | RowFailure
 
@@ -372,6 +372,13 @@ class RecordSelection(Sequence[ImportedRecord]):
 
     def __repr__(self) -> str:
         return f"RecordSelection({len(self)} of {len(self.batch)} rows)"
+
+
+def all_none(values: Sequence[Any]) -> bool:
+    """Whether every value of a column is None (a column that is not mapped). Its
+    first value decides most columns at once: ``count`` compares each text with
+    None slowly."""
+    return not values or (values[0] is None and values.count(None) == len(values))
 
 
 def _consecutive(ranges: list[range]) -> bool:
