@@ -210,6 +210,53 @@ def test_explicit_delimiter_wins(tmp_path: Path, given: str, expected: str) -> N
     assert len(rows[0][1]) == 2
 
 
+@pytest.mark.parametrize(
+    ("hint", "delimiter"),
+    [
+        ("sep=;\r\n", ";"),
+        ("SEP=|\n", "|"),
+        ("sep=\t\r\n", "\t"),
+        ('"sep=;";;\r\n', ";"),  # quoted and padded to the width by another tool
+        ("sep=:   \n", ":"),
+    ],
+)
+def test_an_excel_sep_hint_names_the_delimiter_and_is_no_row(
+    tmp_path: Path, hint: str, delimiter: str
+) -> None:
+    # Commas inside the values would win the sniffing on their own.
+    rows = [["phone", "name, first", "note"], ["601", "Kowalski, Jan", "a,b,c"]]
+    data = (hint + to_csv(rows, delimiter)).encode("utf-8-sig")
+    table, got = read_all(write(tmp_path, data))
+    assert table.info.delimiter == delimiter
+    assert table.info.delimiter_detected is True
+    # Rows are numbered as Excel shows them: it hides the hint, the header is row 1.
+    assert got == [(1, rows[0]), (2, rows[1])]
+    with CsvReader().open(write(tmp_path, data), ReadOptions()) as again:
+        assert [(first, list(chunk)) for first, chunk in again.row_chunks(1, 10)] == [(1, rows)]
+        assert [(first, list(chunk)) for first, chunk in again.row_chunks(2, 10)] == [(2, rows[1:])]
+        assert list(again.rows(start=2)) == [(2, rows[1])]
+
+
+def test_a_sep_hint_is_no_row_even_with_an_explicit_delimiter(tmp_path: Path) -> None:
+    data = b"sep=;\nphone;name\n601;Ann\n"
+    table, got = read_all(write(tmp_path, data), delimiter=";")
+    assert table.info.delimiter_detected is False
+    assert got == [(1, ["phone", "name"]), (2, ["601", "Ann"])]
+
+
+@pytest.mark.parametrize("first", ["sep=\n", "sep=;x\n", "phone,sep=;\n", "separator=;\n"])
+def test_a_first_line_that_is_no_sep_hint_stays_a_row(tmp_path: Path, first: str) -> None:
+    _table, got = read_all(write(tmp_path, (first + "a,b\n").encode()))
+    assert [number for number, _ in got] == [1, 2]
+
+
+def test_a_decode_error_past_a_sep_hint_names_the_row_excel_shows(tmp_path: Path) -> None:
+    data = b"sep=;\nphone;name\n601;Ann\n602;B\xff\n"
+    with pytest.raises(InvalidFile) as caught:
+        read_all(write(tmp_path, data), encoding="utf-8")
+    assert (caught.value.row, caught.value.details["field"]) == (3, 2)
+
+
 def test_times_with_colons_do_not_fool_the_sniffer(tmp_path: Path) -> None:
     rows = [["name", "contact date", "agent"]] + [
         [f"N{i}", f"2026-11-2{i} 08:3{i}", "6001"] for i in range(5)

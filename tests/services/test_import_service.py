@@ -88,6 +88,25 @@ def test_constant_tags_and_detected_encoding(reach: Reach, tmp_path: Path) -> No
     assert contact.tags == ("kampania",)
 
 
+def test_an_excel_sep_hint_line_is_read_and_hidden_as_excel_hides_it(
+    reach: Reach, tmp_path: Path
+) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_bytes(
+        "sep=;\r\nTelefon;Imię, nazwisko;Płeć\r\n+48 601 234 567;Nowak, Anna;K\r\n"
+        "12ab;Kowalski, Jan;M\r\n".encode("windows-1250")
+    )
+    plan = reach.imports.import_file(
+        path, list_name="pl", options=ImportOptions(region="PL", tags=("t",))
+    )
+    assert plan.delimiter == ";"
+    assert (plan.counts.total, plan.counts.succeeded, plan.counts.failed) == (2, 1, 1)
+    (failed,) = reach.storage.row_results(plan.id, outcome="failed")
+    assert (failed.row, failed.column) == (3, "Telefon")  # as Excel numbers it
+    (contact,) = reach.storage.find_contacts(ContactQuery())
+    assert (contact.phone, contact.name, contact.gender) == ("+48601234567", "Nowak, Anna", "F")
+
+
 def test_same_file_twice_with_skip_adds_nothing(reach: Reach, tmp_path: Path) -> None:
     rows = [HEADER] + [[f"09123456{i:02d}", f"N{i}", "", "t"] for i in range(30)]
     path = write_csv(tmp_path / "a.csv", rows)

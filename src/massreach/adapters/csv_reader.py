@@ -11,6 +11,9 @@ with combining tone marks) is normalised to NFC.
 
 Delimiter ``auto``: :class:`csv.Sniffer` restricted to ``, ; tab | :`` checked
 against a count of how consistently each candidate splits the sample's records.
+A first line ``sep=;`` (Excel's delimiter hint, which Excel itself writes and hides)
+names the delimiter instead. Whatever the delimiter option says, it is no row of the
+table: rows are numbered as Excel shows them, from the line after it.
 
 Rows are decoded incrementally, a block at a time, and split by ``str.split``
 where a block has no quote and no carriage return, else by :mod:`csv` fed the lines
@@ -76,6 +79,14 @@ _SURROGATE = re.compile("[\udc80-\udcff]")
 _PLAIN_MARKS = frozenset("…‰•·–—€")
 _VIETNAMESE = re.compile("[\u0300\u0301\u0303\u0309\u0323đĐưƯơƠ]")  # tone marks, letters
 _NFC = partial(unicodedata.normalize, "NFC")
+# Excel writes ``sep=;``; other tools quote it or pad it to the table's width.
+_SEP_HINT = re.compile(r'"?sep=([^\r\n"])"?(?:\1|[ \t])*(?:\r\n|\r|\n|$)', re.IGNORECASE)
+
+
+def delimiter_hint(text: str) -> str | None:
+    """The delimiter an Excel hint line (``sep=;``) at the start of ``text`` names."""
+    found = _SEP_HINT.match(text)
+    return found.group(1) if found else None
 
 
 def display_codec(codec: str) -> str:
@@ -281,13 +292,16 @@ class CsvTable(StreamingTable):
     """An open CSV file; :meth:`rows` streams its records (one row per CSV record,
     quoted newlines included). ``total_rows_hint`` is None: counting means reading."""
 
-    def __init__(self, path: Path, info: TableInfo, codec: str, label: str) -> None:
+    def __init__(
+        self, path: Path, info: TableInfo, codec: str, label: str, *, hint_line: bool = False
+    ) -> None:
         super().__init__(info)
         self._path = path
         self._codec = codec
         self._label = label
         self._nfc = codecs.lookup(codec).name == "cp1258"
         self._delimiter = info.delimiter or ","
+        self._hidden = int(hint_line)  # records before row 1: Excel's ``sep=`` line
 
     def _reader(self, raw: io.BufferedReader, errors: str) -> Iterator[list[str]]:
         text = io.TextIOWrapper(raw, encoding=self._codec, errors=errors, newline="")
@@ -320,24 +334,25 @@ class CsvTable(StreamingTable):
     def _rows(self, start: int) -> Generator[tuple[int, list[str]]]:
         with self._reading() as raw:
             records = chain.from_iterable(self._runs(raw, columns=False))
-            yield from enumerate(islice(records, start - 1, None), start)
+            yield from enumerate(islice(records, start - 1 + self._hidden, None), start)
 
     def _row_chunks(self, start: int, size: int) -> Generator[tuple[int, Sequence[list[str]]]]:
         """Records ``size`` at a time straight from the reader (no step per row; a
         chunk of blocks of one width is :class:`~massreach.row_columns.RowColumns`)."""
         with self._reading() as raw:
             number = start
-            for chunk in chunks_of_runs(runs_after(self._runs(raw, columns=True), start - 1), size):
+            runs = runs_after(self._runs(raw, columns=True), start - 1 + self._hidden)
+            for chunk in chunks_of_runs(runs, size):
                 yield number, chunk
                 number += len(chunk)
 
     def _locate(self, errors: str) -> tuple[int | None, int | None]:
         """Read the file again to find (row, field) of the first undecodable bytes
         (``errors="surrogateescape"``), or the row where :mod:`csv` gives up."""
-        number = 0
+        number = -self._hidden
         try:
             with open(self._path, "rb") as raw:
-                for number, cells in enumerate(self._reader(raw, errors), 1):
+                for number, cells in enumerate(self._reader(raw, errors), 1 - self._hidden):
                     for field, cell in enumerate(cells, 1):
                         if _SURROGATE.search(cell):
                             return number, field
@@ -405,15 +420,17 @@ class CsvReader:
         if not final and "\n" in text:
             text = text[: text.rindex("\n") + 1]
         sniffed = options.delimiter == "auto"
+        hinted = delimiter_hint(text)
+        delimiter = (hinted or sniff_delimiter(text)) if sniffed else options.delimiter
         info = TableInfo(
             format="csv",
             reader=self.name,
             encoding=display_codec(codec),
             encoding_detected=detected,
-            delimiter=sniff_delimiter(text) if sniffed else options.delimiter,
+            delimiter=delimiter,
             delimiter_detected=sniffed,
         )
-        table = CsvTable(path, info, codec, label)
+        table = CsvTable(path, info, codec, label, hint_line=hinted is not None)
         if _decode(head, codec, final) is None:
             raise table.decode_error()
         return table

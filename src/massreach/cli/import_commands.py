@@ -114,7 +114,8 @@ def options_from_args(args: argparse.Namespace) -> ImportOptions:
 
 
 class _ProgressBar:
-    """A plugin that draws the progress of import batches on a terminal."""
+    """A plugin that draws the progress of import batches on a terminal: the file
+    row reached (of how many, where the reader knows), and the counts so far."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
@@ -127,9 +128,9 @@ class _ProgressBar:
         if rows_total:
             done = min(rows_done / rows_total, 1.0)
             bar = "#" * int(done * 30)
-            text = f"\r[{bar:<30}] {done:4.0%} rows {rows_done}/{rows_total}"
+            text = f"\r[{bar:<30}] {done:4.0%} row {rows_done}/{rows_total}"
         else:
-            text = f"\rrows {rows_done}"
+            text = f"\rrow {rows_done}"
         text += f"  ok {c.succeeded} failed {c.failed} dup {c.duplicates}"
         self.stream.write(text)
         self.stream.flush()

@@ -64,7 +64,8 @@ def _version() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (0 ok, 1 a massreach error, 2 usage)."""
+    """Run the CLI; returns the exit code (0 ok, 1 a massreach error, 2 usage or an
+    internal error, 130 interrupted, 141 output pipe closed by its reader)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -83,6 +84,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("massreach: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of our output went away (``massreach … | head``): nothing more
+        # to say, and nothing for Python to flush into the closed pipe at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # as a shell reports a command ended by SIGPIPE
     except Exception as exc:  # no traceback for users; MASSREACH_DEBUG=1 shows it
         if os.environ.get("MASSREACH_DEBUG"):
             traceback.print_exc()

@@ -20,6 +20,11 @@ do in Python. Every command prints human-readable text by default and one JSON
 document with `--json`; errors go to stderr with a non-zero exit code and a stable
 error code in brackets, never a traceback.
 
+Exit codes: 0 done; 1 a massreach error, or an import plan that ended `failed` (its
+`--json` object still printed); 2 a usage error, or an internal error (set
+`MASSREACH_DEBUG=1` for its traceback); 130 interrupted; 141 the output's reader went
+away (`massreach … | head`), quietly.
+
 This page is generated from the real `--help` output
 (`python -m massreach.cli.reference > docs/cli.md`); a test checks that it is current.
 """

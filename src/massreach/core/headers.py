@@ -77,8 +77,11 @@ FIELD_ALIASES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "name": (
             "name", "full name", "customer name", "client name", "contact name",
             "姓名", "名字", "客户名称", "客户姓名", "客户名", "名称", "客戶名稱", "客戶姓名",
-            "họ tên", "họ và tên", "tên", "tên khách hàng", "khách hàng",
-            "imię i nazwisko", "nazwa klienta", "klient",
+            "联系人", "联系人姓名", "聯絡人", "客户",
+            "họ tên", "họ và tên", "tên", "tên khách hàng", "khách hàng", "tên kh",
+            "họ tên kh", "họ tên khách hàng",
+            "imię i nazwisko", "imię nazwisko", "nazwisko i imię", "nazwisko imię",
+            "nazwa klienta", "klient",
         ),
         "first_name": ("first name", "given name", "forename", "imię", "名", "tên riêng"),
         "last_name": ("last name", "surname", "family name", "nazwisko", "姓", "họ"),
