@@ -81,6 +81,7 @@ def test_more_non_empty_cells_than_headers_is_misaligned() -> None:
     ("cells", "code", "column"),
     [
         (["0912", "A", "", "t"], "phone.invalid", "SĐT"),
+        (["8.49123E+10", "A", "", "t"], "phone.shortened", "SĐT"),
         (["", "A", "not-an-email", "t"], "email.invalid", "Email"),
         (["0912345678", "A", "", "t", "x"], "gender.unknown", "Giới tính"),
         (["", "A", "", "t"], "row.missing_target", "SĐT"),
@@ -91,6 +92,14 @@ def test_failures_name_the_column(cells: list[str], code: str, column: str) -> N
     got = failure(normalizer().normalize(4, cells))
     assert (got.code, got.column, got.row) == (code, column, 4)
     assert got.message.startswith(f"row 4, column {column!r}")
+
+
+def test_a_number_excel_shortened_fails_and_says_how_to_get_it_back() -> None:
+    # Never imported as 84912300000: its last digits are lost, not zeros.
+    got = failure(normalizer().normalize(4, ["8.49123E+10", "A", "", "t"]))
+    assert "8.49123E+10" in got.message and "as text" in got.message
+    ok = record(normalizer().normalize(5, ["8.4912345678E+10", "A", "", "t"]))
+    assert ok.phone == "+84912345678"
 
 
 def test_an_invalid_phone_is_masked_in_the_message() -> None:

@@ -17,6 +17,7 @@ from massreach.core.phones import (
     email_key,
     normalize_email,
     phonenumbers_e164,
+    shortened_by_excel,
 )
 from massreach.errors import InvalidInput, RowError
 
@@ -120,7 +121,11 @@ def test_region_is_case_insensitive() -> None:
         ("84912345678.00", "84912345678"),
         ("8.4912345678E+10", "84912345678"),
         ("8.4912345678e10", "84912345678"),
-        ("1.5E+2", "150"),
+        ("8.4912345670E+10", "84912345670"),  # a zero written is a digit given
+        ("8.49123456780E+10", "84912345678"),
+        ("8.49123E+10", "8.49123E+10"),  # digits lost: never filled with zeros
+        ("8.491234567E+10", "8.491234567E+10"),
+        ("1.5E+2", "1.5E+2"),
         ("1.23456E+2", "1.23456E+2"),
         ("'0912", "0912"),
         ("091.234.5678", "091.234.5678"),
@@ -128,6 +133,24 @@ def test_region_is_case_insensitive() -> None:
 )
 def test_excel_clean_up(text: str, expected: str) -> None:
     assert clean_excel_number(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "shortened"),
+    [
+        ("8.49123E+10", True),
+        (" '8.49123E+10 ", True),
+        ("9.12346e8", True),
+        ("8.4912345678E+10", False),
+        ("84912345678", False),
+        ("0912 345 678", False),
+        ("1.5", False),
+    ],
+)
+def test_numbers_excel_shortened_are_told_apart(text: str, shortened: bool) -> None:
+    assert shortened_by_excel(text) is shortened
+    if shortened:
+        assert PhoneNormalizer("VN").e164_or_none(text) is None
 
 
 def test_the_fast_path_is_sure_about_common_shapes() -> None:

@@ -40,7 +40,12 @@ from massreach.core.headers import CUSTOM_PREFIX, header_key
 from massreach.core.mapping import ColumnMapping
 from massreach.core.masking import mask_email, mask_phone
 from massreach.core.phone_patterns import supported_region
-from massreach.core.phones import PhoneNormalizer, email_key, is_valid_email
+from massreach.core.phones import (
+    PhoneNormalizer,
+    email_key,
+    is_valid_email,
+    shortened_by_excel,
+)
 from massreach.core.statuses import STATUS_VALUES, parse_status
 from massreach.errors import InvalidInput, RowError
 
@@ -56,6 +61,11 @@ __all__ = [
     "parse_datetime",
 ]
 
+_SHORTENED = (
+    "%s is a number shortened to scientific notation (as Excel writes a long number in"
+    " General format): its last digits are lost. Format the column as text in the"
+    " spreadsheet, or as a number with no decimals, and save the file again"
+)
 _INVISIBLE = str.maketrans("", "", "\u200b\u200c\u200d\u2060\ufeff")
 _TAG_SEPARATORS = frozenset(",;|，；、")
 _TAG_SPLIT = re.compile(f"[{''.join(sorted(_TAG_SEPARATORS))}]")
@@ -352,6 +362,8 @@ class RowNormalizer:
         if phone_text:
             phone = self._phone_e164(phone_text)
             if phone is None:
+                if shortened_by_excel(phone_text):
+                    return self._failure(row, "phone.shortened", "phone", _SHORTENED % phone_text)
                 message = f"{mask_phone(phone_text)} is not a valid phone number"
                 return self._failure(row, "phone.invalid", "phone", message)
         email = email_text.strip() or None

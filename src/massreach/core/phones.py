@@ -25,6 +25,7 @@ __all__ = [
     "is_valid_email",
     "normalize_email",
     "phonenumbers_e164",
+    "shortened_by_excel",
 ]
 
 _EXCEL_FLOAT = re.compile(r"([0-9]+)\.0+")
@@ -50,8 +51,11 @@ def clean_excel_number(text: str) -> str:
 
     * a leading apostrophe (Excel's "store as text" marker) is removed;
     * a number stored as a float, ``"84912345678.0"``, loses the ``.0``;
-    * scientific notation of an integer, ``"8.4912345678E+10"``, becomes its digits
-      (``"84912345678"``); a non-integral value is left alone.
+    * scientific notation that writes every digit of an integer,
+      ``"8.4912345678E+10"``, becomes its digits (``"84912345678"``). Notation that
+      does not, ``"8.49123E+10"`` (Excel's General format in a narrow column), is
+      left alone, so the number is invalid: its last digits are lost, and making
+      them zeros would send to somebody else (:func:`shortened_by_excel`).
     """
     s = text.strip()
     if s.startswith("'"):
@@ -64,9 +68,18 @@ def clean_excel_number(text: str) -> str:
         if found is not None:
             fraction = found.group(2) or ""
             exponent = int(found.group(3))
-            if len(fraction.rstrip("0")) <= exponent:
-                return found.group(1) + fraction.ljust(exponent, "0")[:exponent]
+            if len(fraction) >= exponent and not fraction[exponent:].strip("0"):
+                return found.group(1) + fraction[:exponent]
     return s
+
+
+def shortened_by_excel(text: str) -> bool:
+    """True for a number in scientific notation with fewer digits than it stands
+    for, ``"8.49123E+10"``: what Excel writes for a long number it shows in General
+    format. The digits it dropped cannot be known."""
+    s = text.strip().removeprefix("'").strip()
+    found = _EXCEL_EXPONENT.fullmatch(s)
+    return found is not None and len(found.group(2) or "") < int(found.group(3))
 
 
 def phonenumbers_e164(text: str, region: str) -> str:
