@@ -349,6 +349,27 @@ def test_sniff_format_rejects_what_is_no_table(tmp_path: Path, data: bytes, code
     assert caught.value.file == "list.csv"
 
 
+def test_a_stray_nul_in_text_is_dropped_and_many_make_it_binary(tmp_path: Path) -> None:
+    # Old exports pad fields with NUL; no cell means one (PostgreSQL cannot store it).
+    data = b"phone,name\n0912345678,B\x00o\n0912345679,Cy\x00\n"
+    path = write(tmp_path, data, "padded.csv")
+    assert sniff_format(path) == "csv"
+    table, rows = read_all(path)
+    assert table.info.encoding == "utf-8"
+    assert [cells for _, cells in rows] == [
+        ["phone", "name"],
+        ["0912345678", "Bo"],
+        ["0912345679", "Cy"],
+    ]
+    with CsvReader().open(path, ReadOptions()) as again:
+        assert [list(chunk) for _, chunk in again.row_chunks(2, 10)] == [
+            [["0912345678", "Bo"], ["0912345679", "Cy"]]
+        ]
+    with pytest.raises(InvalidFile) as caught:
+        sniff_format(write(tmp_path, b"phone,name\n" + b"\x00" * 200, "zeros.csv"))
+    assert caught.value.code == "file.binary"
+
+
 def test_sniff_format_reads_content_not_extension(tmp_path: Path) -> None:
     assert sniff_format(write(tmp_path, b"a\tb\n1\t2\n", "export.xls")) == "csv"
     assert sniff_format(write(tmp_path, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600)) == "xls"

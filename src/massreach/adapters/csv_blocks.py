@@ -1,8 +1,9 @@
 """CSV records read a block at a time: the same records as :mod:`csv`, cheaper.
 
 :func:`split_records` gives exactly what ``csv.reader(io.TextIOWrapper(raw,
-encoding, newline=""), delimiter=delimiter)`` gives (a hypothesis property of the
-test-suite checks this over generated files, encodings and block sizes), but a
+encoding, newline=""), delimiter=delimiter)`` gives with NUL characters dropped
+(a hypothesis property of the test-suite checks this over generated files,
+encodings and block sizes), but a
 block of text with no quote and no carriage return -- the usual export -- is
 split by ``str.split``: first into lines, then each line at the delimiter. That is
 what :mod:`csv` does with such text, at a third less work a row (no step per
@@ -154,12 +155,15 @@ def _split_lines(text: str) -> list[str] | None:
 
 def _text_blocks(raw: BinaryIO, encoding: str, block_bytes: int) -> Iterator[str]:
     """The decoded file in blocks that each end with a line break (the last one
-    may not), none empty."""
+    may not), none empty; NUL characters (the padding of some old exports, which
+    no cell means and PostgreSQL cannot store) are dropped."""
     decoder = codecs.getincrementaldecoder(encoding)("strict")
     rest = ""
     while True:
         data = raw.read(block_bytes)
         text = rest + decoder.decode(data, final=not data)
+        if "\x00" in text:
+            text = text.replace("\x00", "")
         if not data:
             if text:
                 yield text

@@ -79,6 +79,13 @@ _SURROGATE = re.compile("[\udc80-\udcff]")
 _PLAIN_MARKS = frozenset("…‰•·–—€")
 _VIETNAMESE = re.compile("[\u0300\u0301\u0303\u0309\u0323đĐưƯơƠ]")  # tone marks, letters
 _NFC = partial(unicodedata.normalize, "NFC")
+
+
+def _without_nul(line: str) -> str:
+    """``line`` without NUL characters, which the reader drops (as ``csv_blocks``)."""
+    return line.replace("\x00", "") if "\x00" in line else line
+
+
 # Excel writes ``sep=;``; other tools quote it or pad it to the table's width.
 _SEP_HINT = re.compile(r'"?sep=([^\r\n"])"?(?:\1|[ \t])*(?:\r\n|\r|\n|$)', re.IGNORECASE)
 
@@ -306,7 +313,7 @@ class CsvTable(StreamingTable):
     def _reader(self, raw: io.BufferedReader, errors: str) -> Iterator[list[str]]:
         text = io.TextIOWrapper(raw, encoding=self._codec, errors=errors, newline="")
         lines: Iterator[str] = map(_NFC, text) if self._nfc else text
-        return csv.reader(lines, delimiter=self._delimiter)
+        return csv.reader(map(_without_nul, lines), delimiter=self._delimiter)
 
     @contextmanager
     def _reading(self) -> Iterator[io.BufferedReader]:
