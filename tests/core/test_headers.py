@@ -94,6 +94,32 @@ def test_each_field_is_proposed_once_first_column_wins() -> None:
     assert mapping.targets == ("phone", "custom:Phone", "custom:Telefon", "custom:Phone (2)")
 
 
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [
+        ("Phone (required)", "phone"), ("Số điện thoại\n(bắt buộc)", "phone"),
+        ("手机号码（必填）", "phone"), ("Email [optional]", "email"), ("姓名【必填】", "name"),
+        ("Phone 1", "phone"), ("Email2", "email"), ("Số điện thoại 1", "phone"),
+        ("Nhãn (tag)", "tag"), ("Telefon kom.", "phone"), ("Mobile No.", "phone"),
+        ("param1", "param1"), ("2024", "custom:2024"), ("(note)", "description"),
+    ],
+)  # fmt: skip
+def test_template_annotations_and_numbers_do_not_hide_a_field(header: str, field: str) -> None:
+    assert propose_mapping([header]).targets == (field,)
+
+
+def test_an_exact_header_wins_over_an_annotated_one_before_it() -> None:
+    mapping = propose_mapping(["Phone (old)", "Email 2", "Phone", "E-mail", "Phone 2"])
+    assert mapping.targets == (
+        "custom:Phone (old)",
+        "custom:Email 2",
+        "phone",
+        "email",
+        "custom:Phone 2",
+    )
+    assert propose_mapping(["Phone 1", "Phone 2"]).targets == ("phone", "custom:Phone 2")
+
+
 def test_empty_headers_are_ignored() -> None:
     assert propose_mapping(["phone", "", "  "]).targets == ("phone", None, None)
 

@@ -27,6 +27,7 @@ __all__ = [
     "builtin_field_for_key",
     "header_key",
     "is_target",
+    "loose_header_key",
 ]
 
 #: Variables of templates, 0-based as in asterCC.
@@ -67,7 +68,8 @@ FIELD_ALIASES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "手機", "電話", "電話號碼", "聯繫電話", "聯絡電話",
             "số điện thoại", "SĐT", "SDT", "điện thoại", "di động", "số di động", "số ĐT",
             "telefon", "nr telefonu", "numer telefonu", "komórka", "telefon komórkowy",
-            "nr tel", "numer tel",
+            "nr tel", "numer tel", "telefon kom", "tel kom", "nr kom", "mobile no",
+            "cell phone", "phone num",
         ),
         "email": (
             "email", "e-mail", "email address", "e-mail address", "mail", "邮箱", "电子邮件",
@@ -126,6 +128,18 @@ _PARAM = re.compile(r"(?:param|parameter|parametr|variable|var|bien|thamso|变�
 def header_key(text: str) -> str:
     """The comparison key of a header: folded, letters and digits only."""
     return "".join(ch for ch in fold(text) if ch.isalnum())
+
+
+# What templates add to a header: "(required)", "（必填）", "[optional]", "【必填】".
+_ANNOTATION = re.compile(r"\([^()]*\)|（[^（）]*）|\[[^\[\]]*\]|【[^【】]*】")
+
+
+def loose_header_key(text: str) -> str:
+    """The key of a header without its annotations (bracketed notes) and without a
+    number at its end: "Phone (required)", "手机号码（必填）" and "Email 2" give the
+    keys of "Phone", "手机号码" and "Email"."""
+    key = header_key(_ANNOTATION.sub(" ", text))
+    return key.rstrip("0123456789") or key
 
 
 def _builtin_lookup() -> dict[str, str]:

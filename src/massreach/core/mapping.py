@@ -8,6 +8,10 @@ Rules of :func:`propose_mapping`:
 * a header matching a built-in or plugin alias (see :mod:`massreach.core.headers`)
   proposes that field; each field is proposed at most once -- the first matching
   column wins and later ones become custom fields;
+* then, for the fields still free, a header whose annotations are dropped matches
+  the same way (:func:`~massreach.core.headers.loose_header_key`: "Phone
+  (required)", "手机号码（必填）", "Email 1" …), so an exact header elsewhere in the
+  row still wins;
 * any other header is kept as ``custom:<header as written, stripped>``; a repeated
   custom name gets `` (2)``, `` (3)`` … appended;
 * a column with an empty header is ignored (override it by column number).
@@ -27,6 +31,7 @@ from massreach.core.headers import (
     builtin_field_for_key,
     header_key,
     is_target,
+    loose_header_key,
 )
 from massreach.errors import InvalidInput
 
@@ -214,23 +219,24 @@ def propose_mapping(
             )
         for alias in aliases:
             extra[header_key(alias)] = resolved
+    def field_for(key: str) -> str | None:
+        return (extra.get(key) or builtin_field_for_key(key)) if key else None
+
+    texts = [header.strip() for header in headers]
+    found: list[str | None] = [None] * len(texts)
     used: set[str] = set()
-    targets: list[str | None] = []
-    for header in headers:
-        text = header.strip()
-        key = header_key(text)
-        proposed = (extra.get(key) or builtin_field_for_key(key)) if key else None
-        target: str | None
-        if not text:
-            target = None
-        elif proposed is not None and proposed not in used:
-            target = proposed
-        else:
-            target = _unique_custom(text, used)
-        if target is not None:
-            used.add(target)
-        targets.append(target)
-    return ColumnMapping(headers=tuple(headers), targets=tuple(targets))
+    for keyed in (header_key, loose_header_key):  # exact headers first
+        for index, text in enumerate(texts):
+            proposed = field_for(keyed(text)) if text and found[index] is None else None
+            if proposed is not None and proposed not in used:
+                found[index] = proposed
+                used.add(proposed)
+    for index, text in enumerate(texts):
+        if found[index] is None and text:
+            custom = _unique_custom(text, used)
+            found[index] = custom
+            used.add(custom)
+    return ColumnMapping(headers=tuple(headers), targets=tuple(found))
 
 
 def positional_mapping(n_columns: int, fields: Sequence[str]) -> ColumnMapping:
