@@ -219,6 +219,7 @@ def propose_mapping(
             )
         for alias in aliases:
             extra[header_key(alias)] = resolved
+
     def field_for(key: str) -> str | None:
         return (extra.get(key) or builtin_field_for_key(key)) if key else None
 
