@@ -6,7 +6,9 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from itertools import chain
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -150,6 +152,41 @@ def test_bytes_the_codec_rejects_fail_alike(data: bytes, encoding: str, block: i
     else:
         shorter = min(len(fast), len(slow))
         assert fast[:shorter] == slow[:shorter]
+
+
+MARK = "\ufdd0"
+
+
+@settings(max_examples=800, deadline=None)
+@given(TEXT, st.sampled_from(("utf-8", "utf-16")), st.integers(1, 70))
+@example('a,"b\nc\n', "utf-8", 3)
+@example('a,"b"\n', "utf-8", 3)
+@example('"', "utf-8", 1)
+def test_an_end_mark_tells_a_quote_left_open_and_changes_nothing_else(
+    text: str, encoding: str, block: int
+) -> None:
+    """With ``end_mark``, the records are csv's, but for the last cell of a record
+    that a quote never closed swallowed the rest into: it ends with the mark."""
+    data = text.encode(encoding, "replace")
+    plain, error = through_csv(data, encoding, ",")
+    runs = record_runs(io.BytesIO(data), encoding, ",", block_bytes=block, end_mark=MARK)
+    marked, marked_error = collect(chain.from_iterable(runs))
+    assert marked_error == error
+    cells = [cell for record in marked for cell in record]
+    assert all(MARK not in cell for cell in cells[:-1])
+    if cells and cells[-1].endswith(MARK):
+        assert marked[:-1] == plain[:-1]
+        assert marked[-1][:-1] == plain[-1][:-1]
+        assert marked[-1][-1].removesuffix(MARK + "," + MARK) == plain[-1][-1]
+        # csv's own strict mode would refuse the file too (for this or another reason).
+        with pytest.raises(csv.Error):
+            list(csv.reader(io.StringIO(data.decode(encoding).replace("\x00", "")), strict=True))
+    else:
+        assert marked == plain
+        try:
+            list(csv.reader(io.StringIO(data.decode(encoding).replace("\x00", "")), strict=True))
+        except csv.Error as exc:
+            assert "unexpected end of data" not in str(exc)  # no quote left open
 
 
 @given(TEXT, st.integers(1, 70))

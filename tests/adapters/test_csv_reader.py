@@ -522,6 +522,50 @@ def test_chunks_raise_the_decode_error_with_its_row(tmp_path: Path) -> None:
     assert (caught.value.code, caught.value.row) == ("file.decode_error", 20001)
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "windows-1258"])
+@pytest.mark.parametrize("size", [1, 2, 3, 100])
+def test_a_quote_never_closed_is_refused_after_the_rows_before_it(
+    tmp_path: Path, encoding: str, size: int
+) -> None:
+    # Row 4 opens a quote that nothing closes: csv would read rows 5-6 into it.
+    lines = [
+        "phone,name,tag",
+        "601,Ann,t",
+        '602,"Bo ""B"", Jr",t',
+        '603,"Cy,t',
+        "604,Di,t",
+        "605,Ed,t",
+    ]
+    path = write(tmp_path, "\r\n".join(lines).encode(encoding))
+    given: list[list[str]] = []
+    with CsvReader().open(path, ReadOptions(encoding=encoding)) as table:
+        with pytest.raises(InvalidFile) as caught:
+            for first, chunk in table.row_chunks(1, size):
+                assert first == len(given) + 1
+                given.extend(chunk)
+        # Plain rows are what csv makes of it (for a preview, say).
+        assert list(table.rows(start=4)) == [(4, ["603", "Cy,t\r\n604,Di,t\r\n605,Ed,t"])]
+    assert given == [["phone", "name", "tag"], ["601", "Ann", "t"], ["602", 'Bo "B", Jr', "t"]]
+    error = caught.value
+    assert (error.code, error.row, error.details["field"]) == ("file.csv_unclosed_quote", 4, 2)
+    assert "never closed" in str(error) and "row 4" in str(error)
+
+
+@pytest.mark.parametrize(
+    "ending",
+    ['601,"Ann"', '601,"Ann"\n', '601,"Ann\n""x"""', '601,Ann\n"', '601,"A\nnn"\n'],
+)
+def test_a_quote_closed_at_the_very_end_is_no_error(tmp_path: Path, ending: str) -> None:
+    path = write(tmp_path, ("phone,name\n" + ending).encode())
+    with CsvReader().open(path, ReadOptions()) as table:
+        if ending.endswith('\n"'):  # a lone quote on the last line opens and never closes
+            with pytest.raises(InvalidFile):
+                list(table.row_chunks(1, 10))
+        else:
+            records = [record for _, chunk in table.row_chunks(1, 10) for record in chunk]
+            assert records == list(csv.reader(io.StringIO("phone,name\n" + ending)))
+
+
 def test_closing_the_table_stops_its_chunks(tmp_path: Path) -> None:
     path = write(tmp_path, "".join(f"{i},x\n" for i in range(100)).encode())
     table = CsvReader().open(path, ReadOptions())

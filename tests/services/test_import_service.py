@@ -186,6 +186,31 @@ def test_unreadable_file_fails_the_plan_with_a_reason(reach: Reach, tmp_path: Pa
     assert "x.csv" in (plan.error_message or "")
 
 
+@pytest.mark.parametrize("batch_size", [3, 300])
+@pytest.mark.parametrize("url", ["memory:", "sqlite"])
+def test_a_quote_never_closed_fails_the_plan_after_storing_every_row_before_it(
+    tmp_path: Path, clock: Clock, url: str, batch_size: int
+) -> None:
+    if url == "sqlite":
+        url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    lines = ["phone,name,tag"] + [f"09123{i:05d},N{i},t" for i in range(1000)]
+    lines[900] = '0912300899,"N899 Jr,t'  # row 901 opens a quote nothing closes
+    path = tmp_path / "broken.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    options = ImportOptions(batch_size=batch_size)
+    with Reach(url, autoload=False, env={}, clock=clock) as reach:
+        plan = reach.imports.import_file(path, list_name="l", options=options)
+        assert (plan.state, plan.error_code) == (PlanState.failed, "file.csv_unclosed_quote")
+        assert "row 901" in (plan.error_message or "")
+        assert (plan.counts.total, plan.counts.succeeded) == (899, 899)
+        assert plan.cursor == 900
+        assert reach.storage.count_contacts(ContactQuery()) == 899
+        # Run again (the same stored file): nothing doubled, the same error.
+        again = reach.imports.run(plan.id)
+        assert (again.state, again.counts.total) == (PlanState.failed, 899)
+        assert reach.storage.count_contacts(ContactQuery()) == 899
+
+
 def test_no_header_with_positional_columns(reach: Reach, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "a.csv", [["0912345678", "An", "t"], ["0912345679", "Binh", "t"]])
     options = ImportOptions(has_header=False, columns=("phone", "name", "tag"))

@@ -41,7 +41,7 @@ from typing import BinaryIO, cast
 
 from massreach.row_columns import RowColumns
 
-__all__ = ["chunks_of_runs", "record_runs", "runs_after", "split_records"]
+__all__ = ["chunks_of_runs", "marked_reader", "record_runs", "runs_after", "split_records"]
 
 #: Bytes decoded at a time.
 BLOCK_BYTES = 64 * 1024
@@ -63,17 +63,22 @@ def record_runs(
     *,
     block_bytes: int = BLOCK_BYTES,
     columns: bool = False,
+    end_mark: str | None = None,
 ) -> Iterator[Sequence[list[str]] | Iterator[list[str]]]:
     """The records of :func:`split_records` in runs: each block's records as a
     list, or once the blocks need :mod:`csv`, its reader over the rest (an
     iterator). With ``columns``, a block whose lines all have the same number of
     cells is a :class:`~massreach.row_columns.RowColumns`, split straight into
-    columns (no list per record)."""
-    return _record_runs(_text_blocks(raw, encoding, block_bytes), delimiter, columns=columns)
+    columns (no list per record).
+
+    ``end_mark`` (a character no file holds) tells a quote left open at the end of
+    the file, which :mod:`csv` closes without a word (:func:`marked_reader`)."""
+    blocks = _text_blocks(raw, encoding, block_bytes)
+    return _record_runs(blocks, delimiter, columns=columns, end_mark=end_mark)
 
 
 def _record_runs(
-    blocks: Iterator[str], delimiter: str, *, columns: bool = False
+    blocks: Iterator[str], delimiter: str, *, columns: bool = False, end_mark: str | None = None
 ) -> Iterator[Sequence[list[str]] | Iterator[list[str]]]:
     for text in blocks:
         if columns and (cells := _columns(text, delimiter)) is not None:
@@ -84,7 +89,10 @@ def _record_runs(
         if lines is not None and len(text) > limit and max(map(len, lines)) > limit:
             lines = None  # a field may be longer than csv accepts: csv decides
         if lines is None:
-            yield csv.reader(_lines(text, blocks), delimiter=delimiter)
+            if end_mark is None:
+                yield csv.reader(_lines(text, blocks), delimiter=delimiter)
+            else:
+                yield marked_reader(_lines(text, blocks), delimiter, end_mark)
             return
         if text.endswith("\n"):
             lines.pop()  # the text after the last line end: none
@@ -178,6 +186,17 @@ def _text_blocks(raw: BinaryIO, encoding: str, block_bytes: int) -> Iterator[str
             yield text[:cut]
         else:
             rest = text
+
+
+def marked_reader(lines: Iterator[str], delimiter: str, end_mark: str) -> Iterator[list[str]]:
+    """:mod:`csv`'s records of ``lines``, told whether a quote was left open.
+
+    :mod:`csv` is given one more line after the last: two cells of ``end_mark``.
+    When a quoted field is still open, that line goes into it, so the last cell of
+    the last record (which swallowed the rest of the file) ends with the line;
+    otherwise the line is a record of its own, where the records stop."""
+    reader = csv.reader(chain(lines, (end_mark + delimiter + end_mark,)), delimiter=delimiter)
+    return iter(reader.__next__, [end_mark, end_mark])
 
 
 def _lines(first: str, blocks: Iterator[str]) -> Iterator[str]:

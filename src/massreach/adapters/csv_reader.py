@@ -38,9 +38,10 @@ from pathlib import Path
 
 import chardet
 
-from massreach.adapters.csv_blocks import chunks_of_runs, record_runs, runs_after
+from massreach.adapters.csv_blocks import chunks_of_runs, marked_reader, record_runs, runs_after
 from massreach.errors import InvalidFile
 from massreach.markers import hookimpl
+from massreach.row_columns import RowColumns
 from massreach.tables import (
     ReadOptions,
     StreamingTable,
@@ -79,6 +80,10 @@ _SURROGATE = re.compile("[\udc80-\udcff]")
 _PLAIN_MARKS = frozenset("…‰•·–—€")
 _VIETNAMESE = re.compile("[\u0300\u0301\u0303\u0309\u0323đĐưƯơƠ]")  # tone marks, letters
 _NFC = partial(unicodedata.normalize, "NFC")
+
+
+#: The end mark of :func:`record_runs` (a noncharacter: no text file holds it).
+_END = "\ufdd0"
 
 
 def _without_nul(line: str) -> str:
@@ -313,7 +318,7 @@ class CsvTable(StreamingTable):
     def _reader(self, raw: io.BufferedReader, errors: str) -> Iterator[list[str]]:
         text = io.TextIOWrapper(raw, encoding=self._codec, errors=errors, newline="")
         lines: Iterator[str] = map(_NFC, text) if self._nfc else text
-        return csv.reader(map(_without_nul, lines), delimiter=self._delimiter)
+        return marked_reader(map(_without_nul, lines), self._delimiter, _END)
 
     @contextmanager
     def _reading(self) -> Iterator[io.BufferedReader]:
@@ -336,22 +341,47 @@ class CsvTable(StreamingTable):
         the blocks of one width as columns)."""
         if self._nfc:
             return iter((self._reader(raw, "strict"),))
-        return record_runs(raw, self._codec, self._delimiter, columns=columns)
+        return record_runs(raw, self._codec, self._delimiter, columns=columns, end_mark=_END)
 
     def _rows(self, start: int) -> Generator[tuple[int, list[str]]]:
+        """The records from ``start`` on; a last record that a quote left open
+        swallowed the rest of the file into is given as :mod:`csv` gives it
+        (:meth:`row_chunks`, which imports read, refuses it)."""
         with self._reading() as raw:
             records = chain.from_iterable(self._runs(raw, columns=False))
-            yield from enumerate(islice(records, start - 1 + self._hidden, None), start)
+            for number, record in enumerate(islice(records, start - 1 + self._hidden, None), start):
+                if record and record[-1].endswith(_END):
+                    record[-1] = record[-1].removesuffix(_END + self._delimiter + _END)
+                yield number, record
 
     def _row_chunks(self, start: int, size: int) -> Generator[tuple[int, Sequence[list[str]]]]:
         """Records ``size`` at a time straight from the reader (no step per row; a
-        chunk of blocks of one width is :class:`~massreach.row_columns.RowColumns`)."""
+        chunk of blocks of one width is :class:`~massreach.row_columns.RowColumns`).
+
+        A quote left open at the end of the file would make its record swallow every
+        line after it, uncounted: the records before it are given, then
+        :class:`InvalidFile` ``file.csv_unclosed_quote`` names its row and field."""
         with self._reading() as raw:
             number = start
             runs = runs_after(self._runs(raw, columns=True), start - 1 + self._hidden)
             for chunk in chunks_of_runs(runs, size):
+                if type(chunk) is not RowColumns and chunk[-1] and chunk[-1][-1].endswith(_END):
+                    if len(chunk) > 1:
+                        yield number, chunk[:-1]
+                    raise self._unclosed_quote(number + len(chunk) - 1, len(chunk[-1]))
                 yield number, chunk
                 number += len(chunk)
+
+    def _unclosed_quote(self, row: int, field: int) -> InvalidFile:
+        return InvalidFile(
+            f"the quote that opens field {field} is never closed, so every line after it"
+            ' would be read into that one field; close it, or write it twice ("") if it'
+            " is part of the text, and import the file again",
+            code="file.csv_unclosed_quote",
+            file=self._label,
+            row=row,
+            details={"field": field},
+        )
 
     def _locate(self, errors: str) -> tuple[int | None, int | None]:
         """Read the file again to find (row, field) of the first undecodable bytes

@@ -369,9 +369,14 @@ class ImportService:
             )
             start = max(plan.cursor, layout.header_row) + 1
             total_hint = table.total_rows_hint
-            batches = _batches(table, start, normalizer, options.batch_size)
+            failure: list[MassreachError] = []
+            batches = _until_failure(
+                _batches(table, start, normalizer, options.batch_size), failure
+            )
             with sparse_collections():
                 self._run_batches(plan, batches, total_hint)
+            if failure:  # the rows before it are stored, with the plan's cursor
+                raise failure[0]
 
     def _run_batches(
         self,
@@ -490,6 +495,19 @@ def _batches(
             numbers = list(compress(numbers, keep))
             rows = chunk.kept(keep) if type(chunk) is RowColumns else list(compress(chunk, keep))
         yield normalize_batch(normalizer, numbers, rows), last_row
+
+
+def _until_failure(
+    batches: Iterator[tuple[Sequence[ImportedRecord | RowFailure], int]],
+    failure: list[MassreachError],
+) -> Iterator[tuple[Sequence[ImportedRecord | RowFailure], int]]:
+    """``batches`` until reading the file fails (bytes the encoding rejects, a
+    quote never closed …): the error goes into ``failure`` and the batches end
+    there, so that every batch read before it is still stored."""
+    try:
+        yield from batches
+    except MassreachError as exc:
+        failure.append(exc)
 
 
 def _none_blank(rows: Sequence[list[str]]) -> bool:
