@@ -35,6 +35,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "massreach.adapters.csv_reader",
     "massreach.adapters.xlsx_reader",
     "massreach.adapters.xls_reader",
+    "massreach.adapters.html_reader",
     "massreach.adapters.calamine_reader",
     "massreach.adapters.smtp_channel",
     "massreach.adapters.sms_http_channel",

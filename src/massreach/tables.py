@@ -13,6 +13,7 @@ the ``massreach_register_readers`` hook.
 from __future__ import annotations
 
 import codecs
+import re
 import weakref
 import zipfile
 from collections.abc import Generator, Iterator, Sequence
@@ -270,6 +271,8 @@ _BINARY_MAGIC = (
     (b"{\\rtf", "an RTF document"),
 )
 _MARKUP = (b"<html", b"<!doctype html", b"<?xml", b"<table", b"<head", b"<body")
+_TABLE_TAG = re.compile(rb"<table[\s>]", re.IGNORECASE)
+_MARKUP_SCAN = 1024 * 1024  # a page's styles may come long before its table
 _CONTROL = bytes(range(0, 9)) + bytes(range(14, 26)) + bytes(range(27, 32)) + b"\x7f"
 _SNIFF_BYTES = 8192
 
@@ -293,14 +296,17 @@ def utf_codec_by_nuls(sample: bytes) -> str | None:
 
 
 def sniff_format(path: Path, *, display_name: str | None = None) -> str:
-    """Say whether a file is ``"csv"``, ``"xlsx"`` or ``"xls"``, by its content.
+    """Say whether a file is ``"csv"``, ``"xlsx"``, ``"xls"`` or ``"html"``, by its
+    content.
 
-    Magic bytes decide (a ZIP workbook is XLSX, an OLE2 compound file is XLS);
-    any other text file is CSV whatever its extension (many systems export
-    tab-separated text named ``.xls``). Raises :class:`InvalidFile` with code
+    Magic bytes decide (a ZIP workbook is XLSX, an OLE2 compound file is XLS); an
+    HTML page with a table is ``"html"`` (many web systems export one named
+    ``.xls``); any other text file is CSV whatever its extension (many systems export
+    tab-separated text named ``.xls`` too). Raises :class:`InvalidFile` with code
     ``file.empty`` for 0 bytes, ``file.binary`` for images, archives, PDFs and
-    other binary data, ``file.unsupported_format`` for HTML/XML pages and ZIP files
-    that are not Excel workbooks, ``file.not_found``/``file.unreadable`` for OS errors.
+    other binary data, ``file.unsupported_format`` for pages without a table, XML and
+    ZIP files that are not Excel workbooks, ``file.not_found``/``file.unreadable``
+    for OS errors.
     """
     label = file_label(path, display_name)
     try:
@@ -315,6 +321,8 @@ def sniff_format(path: Path, *, display_name: str | None = None) -> str:
         return "xlsx"
     if head.startswith(_OLE2):
         return "xls"
+    if head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n").lower().startswith(_MARKUP):
+        return _markup_format(path, label)
     for magic, what in _BINARY_MAGIC:
         if head.startswith(magic):
             raise InvalidFile(
@@ -332,15 +340,27 @@ def sniff_format(path: Path, *, display_name: str | None = None) -> str:
     controls = sum(head.count(c) for c in _CONTROL)
     if controls > max(2, len(head) // 100):
         raise _binary(label)
-    start = head.lstrip(b" \t\r\n").lower()
-    if start.startswith(_MARKUP):
-        raise InvalidFile(
-            "the file is an HTML or XML page, not a CSV or Excel file;"
-            " open it in Excel and save it as .xlsx or .csv",
-            code="file.unsupported_format",
-            file=label,
-        )
     return "csv"
+
+
+def _markup_format(path: Path, label: str) -> str:
+    """``"html"`` for a page that holds a table (what web systems export as
+    ``.xls``) or an Excel 2003 XML workbook; any other page or XML file is refused."""
+    try:
+        with open(path, "rb") as handle:
+            carry = b""
+            for block in iter(lambda: handle.read(_MARKUP_SCAN), b""):
+                if _TABLE_TAG.search(carry + block):
+                    return "html"
+                carry = block[-8:]
+    except OSError as exc:
+        raise unreadable(label, exc) from None
+    raise InvalidFile(
+        "the file is an HTML or XML page with no table, not a CSV or Excel file;"
+        " open it in Excel and save it as .xlsx or .csv",
+        code="file.unsupported_format",
+        file=label,
+    )
 
 
 def _binary(label: str) -> InvalidFile:

@@ -339,7 +339,7 @@ def test_options_are_validated() -> None:
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "file.binary"),
         (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "file.binary"),
         (b"name,phone\n\x00\x01\x02\x03\xff\xfe\x00\x00\x00", "file.binary"),
-        (b"<html><body><table><tr><td>1</td></tr></table>", "file.unsupported_format"),
+        (b"<html><body><p>a page, no table</p></body></html>", "file.unsupported_format"),
     ],
 )
 def test_sniff_format_rejects_what_is_no_table(tmp_path: Path, data: bytes, code: str) -> None:
