@@ -228,7 +228,7 @@ def cmd_inspect(reach: Reach, args: argparse.Namespace) -> int:
                 ("file", preview.file_name),
                 ("format", preview.format),
                 ("encoding", preview.encoding),
-                ("delimiter", repr(preview.delimiter)),
+                ("delimiter", repr(preview.delimiter) if preview.delimiter else "-"),
                 (
                     "mapping",
                     "remembered from the last import" if preview.remembered else "proposed",
