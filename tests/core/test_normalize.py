@@ -116,7 +116,13 @@ def test_email_alone_is_a_target_and_constant_tags_count() -> None:
 @pytest.mark.parametrize(
     ("text", "gender"),
     [("F", "F"), ("m", "M"), ("K", "F"), ("kobieta", "F"), ("Mężczyzna", "M"), ("女", "F"),
-     ("男", "M"), ("nữ", "F"), ("Nam", "M"), ("female", "F"), ("Male", "M"), ("", None)],
+     ("男", "M"), ("nữ", "F"), ("Nam", "M"), ("female", "F"), ("Male", "M"), ("", None),
+     # salutations
+     ("Bà", "F"), ("Chị", "F"), ("Ông", "M"), ("Anh", "M"), ("Mrs.", "F"), ("Mr.", "M"),
+     ("Pani", "F"), ("Pan", "M"), ("女士", "F"), ("先生", "M"), ("Nữ giới", "F"),
+     # not known, or neither: no gender, and the row is still imported
+     ("-", None), ("N/A", None), ("Khác", None), ("không rõ", None), ("未知", None),
+     ("inna", None), ("Unknown", None)],
 )  # fmt: skip
 def test_genders(text: str, gender: str | None) -> None:
     assert record(normalizer().normalize(2, ["0912345678", "", "", "t", text])).gender == gender

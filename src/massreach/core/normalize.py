@@ -51,6 +51,7 @@ from massreach.errors import InvalidInput, RowError
 
 __all__ = [
     "GENDER_WORDS",
+    "UNSTATED_GENDER_WORDS",
     "FieldValues",
     "ImportKind",
     "ImportedRecord",
@@ -72,10 +73,26 @@ _TAG_SPLIT = re.compile(f"[{''.join(sorted(_TAG_SEPARATORS))}]")
 _TIME = r"(?:[ T]+([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?)?"
 _DMY = re.compile(rf"([0-9]{{1,2}})[./-]([0-9]{{1,2}})[./-]([0-9]{{4}}){_TIME}")
 _YMD = re.compile(rf"([0-9]{{4}})[./]([0-9]{{1,2}})[./]([0-9]{{1,2}}){_TIME}")
+#: Gender cells by their :func:`header_key`: letters, words and salutations
+#: (Mrs, bà, chị, 女士, Pani …) in the four languages.
 GENDER_WORDS: dict[str, Literal["F", "M"]] = {
-    **dict.fromkeys(["f", "k", "female", "woman", "kobieta", "pani", "女", "nu"], "F"),
-    **dict.fromkeys(["m", "male", "man", "mezczyzna", "pan", "男", "nam"], "M"),
-}
+    **dict.fromkeys(
+        ["f", "k", "female", "woman", "kobieta", "pani", "女", "nu", "nugioi", "女性",
+         "mrs", "ms", "miss", "madam", "ba", "chi", "co", "女士", "小姐"],
+        "F",
+    ),
+    **dict.fromkeys(
+        ["m", "male", "man", "mezczyzna", "pan", "男", "nam", "namgioi", "男性",
+         "mr", "mister", "sir", "ong", "anh", "先生"],
+        "M",
+    ),
+}  # fmt: skip
+#: Gender cells that say it is not known or neither (``-``, N/A, khác, 未知, inna …):
+#: no gender, and no reason to refuse the row.
+UNSTATED_GENDER_WORDS: frozenset[str] = frozenset(
+    ["", "na", "nd", "none", "unknown", "other", "khac", "khongro", "khongxacdinh",
+     "其他", "未知", "不详", "保密", "inna", "inne", "nieznana", "nieznany", "brak"]
+)  # fmt: skip
 
 
 class ImportKind(StrEnum):
@@ -373,8 +390,9 @@ class RowNormalizer:
         gender: Literal["F", "M"] | None = None
         gender_text = gender_text.strip()
         if gender_text:
-            gender = GENDER_WORDS.get(header_key(gender_text))
-            if gender is None:
+            gender_key = header_key(gender_text)
+            gender = GENDER_WORDS.get(gender_key)
+            if gender is None and gender_key not in UNSTATED_GENDER_WORDS:
                 message = f"{gender_text[:40]!r} is not a gender (use F or M)"
                 return self._failure(row, "gender.unknown", "gender", message)
 

@@ -26,6 +26,7 @@ from massreach.core.email_column import all_valid_emails
 from massreach.core.headers import header_key
 from massreach.core.normalize import (
     GENDER_WORDS,
+    UNSTATED_GENDER_WORDS,
     ImportedRecord,
     RowFailure,
     RowNormalizer,
@@ -251,7 +252,8 @@ def _email_keys(texts: list[str], emails: list[str | None]) -> list[str | None]:
 def _gender(text: str) -> object:
     if not text:
         return None
-    return GENDER_WORDS.get(header_key(text), _REFUSE)
+    key = header_key(text)
+    return None if key in UNSTATED_GENDER_WORDS else GENDER_WORDS.get(key, _REFUSE)
 
 
 def _status(text: str) -> object:
