@@ -107,6 +107,25 @@ def test_an_invalid_phone_is_masked_in_the_message() -> None:
     assert "09123456789999" not in got.message
 
 
+@pytest.mark.parametrize(
+    ("cell", "email"),
+    [
+        ("Nguyễn Văn A <a@example.vn>", "a@example.vn"),
+        ("<a@example.vn>", "a@example.vn"),
+        ("mailto:A@Example.vn", "A@Example.vn"),
+        ('"Nowak, Anna" <anna@x.pl>', "anna@x.pl"),
+    ],
+)
+def test_an_address_in_a_mail_program_form_is_taken_out(cell: str, email: str) -> None:
+    got = record(normalizer().normalize(2, ["", "A", cell, "t"]))
+    assert got.email == email
+
+
+@pytest.mark.parametrize("cell", ["a@x.vn; b@y.vn", "Name <a@x.vn", "a@x.vn>", "<not-an-email>"])
+def test_what_holds_no_single_address_still_fails(cell: str) -> None:
+    assert failure(normalizer().normalize(2, ["", "A", cell, "t"])).code == "email.invalid"
+
+
 def test_email_alone_is_a_target_and_constant_tags_count() -> None:
     rows = normalizer(constant_tags=("spring", " ", "vip"))
     got = record(rows.normalize(2, ["", "", "a@b.pl", "vip"]))

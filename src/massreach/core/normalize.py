@@ -103,6 +103,20 @@ class ImportKind(StrEnum):
     calling = "calling"  # an outbound calling task: phone required, tag optional
 
 
+# "Nguyễn Văn A <a@example.vn>", "<a@example.vn>", "mailto:a@example.vn" (what mail
+# programs and web pages put in a cell).
+_WRAPPED_EMAIL = re.compile(r"(?:[^<>]*<\s*)?(?:mailto:)?\s*([^<>\s]+)\s*>?", re.IGNORECASE)
+
+
+def _address_in(text: str) -> str | None:
+    """The valid address a cell holds in a mail program's form, else None."""
+    found = _WRAPPED_EMAIL.fullmatch(text)
+    if found is None or ("<" in text) != text.endswith(">"):
+        return None
+    address = found.group(1)
+    return address if is_valid_email(address) else None
+
+
 def _tags(value: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(t.strip() for t in value if t.strip()))
 
@@ -385,8 +399,11 @@ class RowNormalizer:
                 return self._failure(row, "phone.invalid", "phone", message)
         email = email_text.strip() or None
         if email is not None and not is_valid_email(email):
-            message = f"{mask_email(email)} is not a valid e-mail address"
-            return self._failure(row, "email.invalid", "email", message)
+            address = _address_in(email)
+            if address is None:
+                message = f"{mask_email(email)} is not a valid e-mail address"
+                return self._failure(row, "email.invalid", "email", message)
+            email = address
         gender: Literal["F", "M"] | None = None
         gender_text = gender_text.strip()
         if gender_text:
