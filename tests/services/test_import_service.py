@@ -211,6 +211,37 @@ def test_a_quote_never_closed_fails_the_plan_after_storing_every_row_before_it(
         assert reach.storage.count_contacts(ContactQuery()) == 899
 
 
+def test_a_title_above_the_header_is_passed_over(reach: Reach, tmp_path: Path) -> None:
+    rows = [
+        ["DANH SÁCH KHÁCH HÀNG THÁNG 11", "", "", ""],
+        ["Ngày xuất: 23/11/2026", "", "", ""],
+        ["", "", "", ""],
+        HEADER,
+        ["0912 345 678", "An", "an@x.vn", "vip"],
+        ["0912 345 679", "Bình", "", "vip"],
+    ]
+    path = write_csv(tmp_path / "report.csv", rows)
+    preview = reach.imports.inspect(path)
+    assert preview.header_row == 4
+    assert dict(preview.mapping)["Số điện thoại"] == "phone"
+    plan = reach.imports.import_file(path, list_name="l")
+    assert (plan.counts.total, plan.counts.succeeded) == (2, 2)
+    # Skipped rows are the user's word: no search then.
+    told = reach.imports.inspect(path, ImportOptions(skip_rows=1))
+    assert told.header_row == 2
+
+
+def test_a_header_row_is_not_passed_over_for_rows_below_it(reach: Reach, tmp_path: Path) -> None:
+    # "Khách hàng" (the name) alone names one field; once the data begins (a phone
+    # number), no later row is taken for the header, however it reads.
+    rows = [["Khách hàng", "Mã", "Ghi"], ["An", "0912 345 678", "x"], ["Bình", "phone", "email"]]
+    path = write_csv(tmp_path / "one.csv", rows)
+    assert reach.imports.inspect(path).header_row == 1
+    rows = [["SĐT", "Họ tên", "Nhãn"], ["Nhãn", "Email", "Phone"]]  # a data row of field names
+    path = write_csv(tmp_path / "two.csv", rows)
+    assert reach.imports.inspect(path).header_row == 1
+
+
 def test_no_header_with_positional_columns(reach: Reach, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "a.csv", [["0912345678", "An", "t"], ["0912345679", "Binh", "t"]])
     options = ImportOptions(has_header=False, columns=("phone", "name", "tag"))

@@ -229,6 +229,7 @@ def cmd_inspect(reach: Reach, args: argparse.Namespace) -> int:
                 ("format", preview.format),
                 ("encoding", preview.encoding),
                 ("delimiter", repr(preview.delimiter) if preview.delimiter else "-"),
+                ("header row", preview.header_row or "none"),
                 (
                     "mapping",
                     "remembered from the last import" if preview.remembered else "proposed",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import socket
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ import attrs
 from attrs import frozen
 
 from massreach.core.dedup import lookup_keys, plan_batch
+from massreach.core.headers import CUSTOM_PREFIX
 from massreach.core.mapping import ColumnMapping, positional_mapping, propose_mapping
 from massreach.core.normalize import (
     ImportedRecord,
@@ -32,6 +34,7 @@ from massreach.core.normalize import (
     is_blank,
 )
 from massreach.core.normalize_batch import normalize_batch
+from massreach.core.phones import is_valid_email
 from massreach.errors import InvalidInput, MassreachError, NotFound
 from massreach.model import ContactKeys, ImportBatch, ImportOptions, ImportPlan, PlanState
 from massreach.model.contacts import Contact, ContactList, ListFeed
@@ -47,6 +50,8 @@ PLAN_LEASE = timedelta(minutes=5)
 DEFAULT_DELAY = timedelta(minutes=1)
 #: Rows shown by :meth:`ImportService.inspect`.
 SAMPLE_ROWS = 12
+#: Non-blank rows looked at for a header below a title (see ``ImportService._header``).
+HEADER_SCAN = 20
 
 
 @frozen
@@ -61,6 +66,8 @@ class FilePreview:
     mapping: tuple[tuple[str, str], ...]
     remembered: bool
     sample: tuple[tuple[str, ...], ...]
+    #: The row the headers were read from (0 for a file without a header row).
+    header_row: int = 0
 
 
 @frozen
@@ -132,6 +139,7 @@ class ImportService:
             mapping=_mapping_pairs(layout.mapping),
             remembered=layout.remembered,
             sample=tuple(sample),
+            header_row=layout.header_row if options.has_header else 0,
         )
 
     # -- plans ----------------------------------------------------------------------
@@ -316,12 +324,7 @@ class ImportService:
                 width = len(cells)
             mapping = positional_mapping(max(width, len(options.columns)), options.columns)
             return _Layout(options.skip_rows, mapping, False)
-        header_row, headers = 0, tuple[str, ...]()
-        for number, cells in table.rows(start=first_row):
-            if number < first_row or is_blank(cells):
-                continue
-            header_row, headers = number, tuple(c.strip() for c in cells)
-            break
+        header_row, headers = self._header(table, first_row, auto=not options.skip_rows)
         if not header_row:
             raise InvalidInput(
                 "the file has no header row (it is empty after the skipped rows)",
@@ -339,6 +342,42 @@ class ImportService:
         if options.mapping:
             mapping = mapping.with_overrides(dict(options.mapping))
         return _Layout(header_row, mapping, remembered)
+
+    def _header(self, table: Table, first_row: int, *, auto: bool) -> tuple[int, tuple[str, ...]]:
+        """The header row: the first non-blank row from ``first_row`` on (0 if none).
+
+        With ``auto`` (no rows skipped), a title above the header ("DANH SÁCH KHÁCH
+        HÀNG", a report's name and date …) is passed over: among the first
+        :data:`HEADER_SCAN` non-blank rows, a row whose headers name at least two
+        fields, and more than the first row's do, is the header, unless a row that
+        holds a phone number or an e-mail address (data) comes before it."""
+        first: tuple[int, tuple[str, ...]] = (0, ())
+        fields_of_first = 0
+        seen = 0
+        for number, cells in table.rows(start=first_row):
+            if number < first_row or is_blank(cells):
+                continue
+            headers = tuple(c.strip() for c in cells)
+            if not first[0]:
+                first = (number, headers)
+                if not auto:
+                    break
+                fields_of_first = self._fields_named(headers)
+                if fields_of_first >= 2:
+                    break
+            elif _holds_contact(headers):
+                break  # the data has begun: the first row was the header
+            elif self._fields_named(headers) > max(fields_of_first, 1):
+                return number, headers
+            seen += 1
+            if seen > HEADER_SCAN:
+                break
+        return first
+
+    def _fields_named(self, headers: Sequence[str]) -> int:
+        """How many of ``headers`` propose a field (not a custom one)."""
+        targets = propose_mapping(headers, self.header_aliases).targets
+        return sum(1 for t in targets if t is not None and not t.startswith(CUSTOM_PREFIX))
 
     def _run_claimed(self, plan: ImportPlan) -> None:
         options = plan.options
@@ -495,6 +534,14 @@ def _batches(
             numbers = list(compress(numbers, keep))
             rows = chunk.kept(keep) if type(chunk) is RowColumns else list(compress(chunk, keep))
         yield normalize_batch(normalizer, numbers, rows), last_row
+
+
+_PHONE_SHAPED = re.compile(r"\+?[0-9][0-9 .()-]{7,22}[0-9]")
+
+
+def _holds_contact(cells: Sequence[str]) -> bool:
+    """Whether a row holds a cell shaped like a phone number, or an e-mail address."""
+    return any(_PHONE_SHAPED.fullmatch(cell) or is_valid_email(cell) for cell in cells)
 
 
 def _until_failure(
