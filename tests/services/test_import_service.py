@@ -280,6 +280,30 @@ def test_exports_are_safe_for_excel(reach: Reach, tmp_path: Path) -> None:
     assert original.read_bytes() == path.read_bytes()
 
 
+def test_exported_rows_keep_their_cells_under_their_headers(reach: Reach, tmp_path: Path) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_text(
+        "phone,name,tag\n0912345678,An\n0912345679,Bo,t,extra,more\n0912345670,Cy,t\n0912345671\n",
+        encoding="utf-8",
+    )
+    plan = reach.imports.import_file(path, list_name="l", options=ImportOptions(tags=("x",)))
+    failed = tmp_path / "failed.csv"
+    assert reach.imports.export(plan.id, "failed", failed) == 1
+    with failed.open(encoding="utf-8-sig", newline="") as f:
+        header, misaligned = list(csv.reader(f))
+    assert header == ["phone", "name", "tag", "row", "reason_code", "column", "reason"]
+    # Every cell is kept; the ones beyond the headers come after the reason.
+    assert misaligned[:5] == ["0912345679", "Bo", "t", "3", "row.misaligned"]
+    assert misaligned[7:] == ["extra", "more"]
+    ok = tmp_path / "ok.csv"
+    assert reach.imports.export(plan.id, "succeeded", ok) == 3
+    with ok.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))[1:]
+    # Short rows are padded, so that the row number stays in its column.
+    assert rows == [["0912345678", "An", "", "2"], ["0912345670", "Cy", "t", "4"],
+                    ["0912345671", "", "", "5"]]  # fmt: skip
+
+
 def test_delete_plan(reach: Reach, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "a.csv", [HEADER, ["0912345678", "A", "", "t"]])
     plan = reach.imports.import_file(path, list_name="l")

@@ -57,6 +57,7 @@ def export_plan(service: ImportService, plan: ImportPlan, which: str, destinatio
         writer = csv.writer(out)
         extra = ["row"] if which == "succeeded" else ["row", "reason_code", "column", "reason"]
         writer.writerow([safe_cell(h) for h in layout.mapping.headers] + extra)
+        width = len(layout.mapping.headers)
         results = _results(service, plan.id, _OUTCOME.get(which))
         pending = next(results, None)
         for number, cells in table.rows(start=layout.header_row + 1):
@@ -68,20 +69,27 @@ def export_plan(service: ImportService, plan: ImportPlan, which: str, destinatio
             if which == "succeeded":
                 if matched:
                     continue
-                writer.writerow([safe_cell(c) for c in cells] + [str(number)])
+                writer.writerow(_aligned(cells, width, [str(number)]))
                 written += 1
             elif matched and pending is not None:
-                writer.writerow(
-                    [safe_cell(c) for c in cells]
-                    + [
-                        str(number),
-                        pending.code,
-                        safe_cell(pending.column or ""),
-                        safe_cell(pending.message),
-                    ]
-                )
+                reason = [
+                    str(number),
+                    pending.code,
+                    safe_cell(pending.column or ""),
+                    safe_cell(pending.message),
+                ]
+                writer.writerow(_aligned(cells, width, reason))
                 written += 1
     return written
+
+
+def _aligned(cells: list[str], width: int, extra: list[str]) -> list[str]:
+    """A row of the export: the file's cells under their headers (a short row
+    padded), then ``extra``, then any cells beyond the headers (a misaligned row
+    keeps them all, after its reason)."""
+    safe = [safe_cell(c) for c in cells]
+    padding = [""] * (width - len(safe))
+    return safe[:width] + padding + extra + safe[width:]
 
 
 def _results(service: ImportService, plan_id: int, outcome: str | None) -> Iterator[RowResult]:
