@@ -37,7 +37,7 @@ _SUMMARY = re.compile(r"^summary: (\d+)", re.MULTILINE)
 _THREAD = re.compile(r"^thread: (\d+)", re.MULTILINE)
 
 
-def count(kind: str, csv_path: Path, folder: Path) -> dict[str, int]:
+def count(kind: str, csv_path: Path, rows: int, folder: Path) -> dict[str, int]:
     """Instructions of one run of ``bench_import.py --child KIND``: main thread, others."""
     out = folder / f"cg-{kind}-{csv_path.stem}"
     out.mkdir()
@@ -53,6 +53,7 @@ def count(kind: str, csv_path: Path, folder: Path) -> dict[str, int]:
             kind,
             str(csv_path),
             str(folder / f"{kind}-{csv_path.stem}.db"),
+            str(rows),
         ],
         check=True,
         capture_output=True,
@@ -75,14 +76,14 @@ def main(rows: int) -> None:
         sys.exit("valgrind is not installed: this benchmark counts instructions with callgrind")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        files = []
+        files: list[tuple[Path, int]] = []
         for n in (rows, 2 * rows):
             path = folder / f"customers-{n}.csv"
             generate(path, n)
-            files.append(path)
+            files.append((path, n))
         per_row: dict[str, dict[str, float]] = {}
         for kind in ("raw", "massreach"):
-            small, large = (count(kind, path, folder) for path in files)
+            small, large = (count(kind, path, n, folder) for path, n in files)
             per_row[kind] = {k: (large[k] - small[k]) / rows for k in ("main", "other")}
     ours, raw = per_row["massreach"], per_row["raw"]
     print(f"instructions per row, from {rows:,} to {2 * rows:,} rows (valgrind callgrind)")
