@@ -227,7 +227,7 @@ def cmd_inspect(reach: Reach, args: argparse.Namespace) -> int:
             [
                 ("file", preview.file_name),
                 ("format", preview.format),
-                ("encoding", preview.encoding),
+                ("encoding", preview.encoding or "-"),
                 ("delimiter", repr(preview.delimiter) if preview.delimiter else "-"),
                 ("header row", preview.header_row or "none"),
                 (
