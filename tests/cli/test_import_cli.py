@@ -63,6 +63,7 @@ def test_import_prints_the_plan_and_contacts_prints_what_it_stored(
     assert (plan["state"], plan["error"]) == ("done", None)
     assert (plan["total"], plan["succeeded"], plan["failed"], plan["duplicates"]) == (4, 2, 1, 1)
     assert (plan["encoding"], plan["delimiter"], plan["creator"]) == ("utf-8", ",", "ann")
+    assert plan["list"] == "nov"
     assert ["Số điện thoại", "phone"] in plan["mapping"]
     contacts = run(capsys, "--db", db, "contacts", "nov", "--json")
     assert [(c["phone"], c["email"], c["name"]) for c in contacts] == [
@@ -175,8 +176,8 @@ def test_plans_show_export_and_delete(
     plan_id = run(capsys, "--db", db, "import", str(customers), "--list", "nov", "--tag", "q4",
                   "--json")["plan_id"]  # fmt: skip
     listed = run(capsys, "--db", db, "plans", "--json")
-    assert [(p["plan_id"], p["file_name"], p["state"]) for p in listed] == [
-        (plan_id, "customers.csv", "done")
+    assert [(p["plan_id"], p["list"], p["file_name"], p["state"]) for p in listed] == [
+        (plan_id, "nov", "customers.csv", "done")
     ]
     shown = run(capsys, "--db", db, "plan", "show", str(plan_id))
     assert "customers.csv" in shown and "success rate:" in shown and "utf-8" in shown

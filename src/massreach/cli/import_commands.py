@@ -136,12 +136,13 @@ class _ProgressBar:
         self.stream.flush()
 
 
-def plan_summary(plan: ImportPlan) -> dict[str, Any]:
-    """The JSON object the CLI prints for a plan."""
+def plan_summary(plan: ImportPlan, list_name: str | None = None) -> dict[str, Any]:
+    """The JSON object the CLI prints for a plan (``list_name``: its target list's)."""
     c = plan.counts
     return {
         "plan_id": plan.id,
         "list_id": plan.list_id,
+        "list": list_name,
         "file_name": plan.file_name,
         "state": plan.state.value,
         "total": c.total,
@@ -175,12 +176,20 @@ def _detected(summary: dict[str, Any]) -> str:
     return text
 
 
-def _print_plan(out: TextIO, plan: ImportPlan) -> None:
-    s = plan_summary(plan)
+def _summary(reach: Reach, plan: ImportPlan, names: dict[int, str] | None = None) -> dict[str, Any]:
+    """:func:`plan_summary` with the name of the plan's list."""
+    if names is None:
+        found = reach.storage.get_list_by_id(plan.list_id)
+        names = {plan.list_id: found.name} if found is not None else {}
+    return plan_summary(plan, names.get(plan.list_id))
+
+
+def _print_plan(out: TextIO, s: dict[str, Any], plan: ImportPlan) -> None:
     key_values(
         out,
         [
             ("plan", s["plan_id"]),
+            ("list", s["list"]),
             ("file", s["file_name"]),
             ("state", s["state"]),
             ("detected", _detected(s)),
@@ -213,7 +222,8 @@ def cmd_import(reach: Reach, args: argparse.Namespace) -> int:
         )
         if sys.stderr.isatty() and not args.json:
             sys.stderr.write("\n")
-    emit(args, plan_summary(plan), lambda out: _print_plan(out, plan))
+    summary = _summary(reach, plan)
+    emit(args, summary, lambda out: _print_plan(out, summary, plan))
     return 1 if plan.state.value == "failed" else 0
 
 
@@ -245,7 +255,8 @@ def cmd_inspect(reach: Reach, args: argparse.Namespace) -> int:
 def cmd_plans(reach: Reach, args: argparse.Namespace) -> int:
     """List plans, or run those whose time has come."""
     plans = reach.imports.run_due() if args.action == "run-due" else reach.imports.plans()
-    rows = [plan_summary(p) for p in plans]
+    names = {found.id: found.name for found in reach.storage.lists()}
+    rows = [_summary(reach, p, names) for p in plans]
 
     def human(out: TextIO) -> None:
         if args.action == "run-due" and not plans:
@@ -253,10 +264,23 @@ def cmd_plans(reach: Reach, args: argparse.Namespace) -> int:
             return
         table(
             out,
-            ["id", "file", "state", "total", "ok", "failed", "dup", "rate", "run at", "creator"],
+            [
+                "id",
+                "list",
+                "file",
+                "state",
+                "total",
+                "ok",
+                "failed",
+                "dup",
+                "rate",
+                "run at",
+                "creator",
+            ],
             [
                 [
                     r["plan_id"],
+                    r["list"],
                     r["file_name"],
                     r["state"],
                     r["total"],
@@ -278,7 +302,8 @@ def cmd_plans(reach: Reach, args: argparse.Namespace) -> int:
 def cmd_plan_show(reach: Reach, args: argparse.Namespace) -> int:
     """One plan's state, counts and detection."""
     plan = reach.imports.plan(args.plan_id)
-    emit(args, plan_summary(plan), lambda out: _print_plan(out, plan))
+    summary = _summary(reach, plan)
+    emit(args, summary, lambda out: _print_plan(out, summary, plan))
     return 0
 
 
