@@ -28,7 +28,7 @@ EXCEL_PAGE = """<html xmlns:o="urn:schemas-microsoft-com:office:office"
 <tr><td x:num="84912345678">8.49123E+10</td><td>Nguyễn &amp; Văn   A</td>
     <td>dòng 1<br>dòng 2</td><td rowspan=2>vip</td></tr>
 <tr><td>0912 345 679</td><td>Bình</td><td><table><tr><td>x</td><td>y</td></tr></table></td></tr>
-<tr><td>0912345680<td>Chi<td><td>new
+<tr><td>0912345680<td>Chi<td x:num="46346">20/11/2026<td>new
 </table>
 <p>Tổng: 3</p>
 </body></html>
@@ -39,7 +39,7 @@ ROWS = [
     ["Số điện thoại", "Họ tên", "Ghi chú", "Nhãn"],
     ["84912345678", "Nguyễn & Văn A", "dòng 1\ndòng 2", "vip"],
     ["0912 345 679", "Bình", "x y", ""],  # under the rowspan: empty, as Excel shows it
-    ["0912345680", "Chi", "", "new"],  # end tags left out
+    ["0912345680", "Chi", "20/11/2026", "new"],  # end tags left out; a date as shown
 ]
 
 

@@ -11,7 +11,8 @@ same way: every ``<tr>`` of every table, in document order, is a row (numbered f
   inside it start a new line; character references are decoded;
 * a table inside a cell is part of that cell's text;
 * Excel's own HTML keeps a number's full value in ``x:num`` beside the text it
-  shows (``8.49123E+10``): the value wins.
+  shows: where that text is scientific notation (``8.49123E+10``, digits dropped),
+  the value wins; otherwise (a date, a formatted number) the text shown is read.
 
 Excel 2003 XML workbooks (SpreadsheetML: ``<Row>``, ``<Cell>``, ``<Data>``) read the
 same way, ``ss:Index`` placing a cell, ``ss:MergeAcross``/``ss:MergeDown`` spanning
@@ -54,6 +55,9 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+# A number Excel shows in scientific notation: its x:num value has all the digits.
+_SCIENTIFIC = re.compile(r"[0-9]+(?:[.,][0-9]*)?[eE][+-]?[0-9]+")
+_MAX_COLUMNS = 16_384  # as many as an Excel sheet has
 # SpreadsheetML's names for a row and a cell (HTML has no such elements).
 _XML_NAMES = {"row": "tr", "cell": "td"}
 # Elements that end a line inside a cell.
@@ -111,7 +115,7 @@ class _Rows(HTMLParser):
             if self._row is None:
                 self._row, self._spans = [], []
             values = dict(attrs)
-            column = _count(values.get("ss:index"), 1_000_000) - 1  # 1-based
+            column = _count(values.get("ss:index"), _MAX_COLUMNS) - 1  # 1-based
             while len(self._row) < column:
                 self._row.append("")
             self._cover(self._row)
@@ -165,7 +169,9 @@ class _Rows(HTMLParser):
         if self._cell is None or self._row is None:
             self._cell = None
             return
-        text = self._value if self._value is not None else _cell_text("".join(self._cell))
+        text = _cell_text("".join(self._cell))
+        if self._value is not None and _SCIENTIFIC.fullmatch(text):
+            text = self._value  # the digits Excel's display dropped
         if self._nfc:
             text = unicodedata.normalize("NFC", text)
         self._row.append(text)
@@ -177,11 +183,7 @@ class _Rows(HTMLParser):
         if self._row is None:
             return
         row = self._row
-        self._cover(row)
-        width = max(self._down, default=-1) + 1
-        while len(row) < width and self._down.get(len(row), 0) > 0:
-            row.append("")
-            self._cover(row)
+        self._cover(row)  # rowspans reaching past its last cell
         self._down = {col: rows - 1 for col, rows in self._down.items() if rows > 1}
         for col, rows in self._spans:
             self._down[col] = max(self._down.get(col, 0), rows)
