@@ -4,8 +4,10 @@ progress bar on a real terminal and a reader that goes away."""
 
 from __future__ import annotations
 
+import argparse
 import csv
 import gzip
+import io
 import json
 import os
 import subprocess
@@ -16,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from massreach.cli.main import main
+from massreach.cli.main import _run, main
+from massreach.cli.output import GuardedOutput, OutputClosed
 from massreach.engine import Reach
 from massreach.model import ImportOptions
 
@@ -303,3 +306,25 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(db: str, tmp_path: Pat
     reader.wait()
     assert reader.returncode == 141
     assert err == b""
+
+
+def test_a_broken_pipe_elsewhere_is_no_reader_going_away(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A gateway's socket closing under a command is a fault to report, not a quiet end.
+    def command(reach: object, args: argparse.Namespace) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    assert _run(argparse.Namespace(func=command, no_engine=True)) == 2
+    assert "internal error: BrokenPipeError" in capsys.readouterr().err
+
+
+def test_writing_to_a_pipe_whose_reader_is_gone_is_output_closed() -> None:
+    reader, writer = os.pipe()
+    os.close(reader)
+    raw = os.fdopen(writer, "wb", buffering=0)  # unbuffered: nothing left to flush at close
+    with io.TextIOWrapper(raw, encoding="utf-8", write_through=True) as stream:
+        guarded = GuardedOutput(stream)
+        with pytest.raises(OutputClosed):
+            guarded.write("x" * 100_000)
+        assert guarded.isatty() is False  # the rest is the stream's own

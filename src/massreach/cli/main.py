@@ -12,7 +12,10 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from contextlib import suppress
+from typing import TextIO, cast
 
+from massreach.cli.output import GuardedOutput, OutputClosed
 from massreach.errors import MassreachError
 
 #: Modules that add subcommands, in the order they appear in ``--help``.
@@ -66,11 +69,32 @@ def _version() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 a massreach error, 2 usage or an
     internal error, 130 interrupted, 141 output pipe closed by its reader)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
+    stdout = sys.stdout
+    sys.stdout = cast("TextIO", GuardedOutput(stdout))
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 0
+        return _run(args)
+    except OutputClosed:
+        # Nothing more to say, and nothing for Python to flush into the closed
+        # pipe at exit.
+        with suppress(AttributeError, OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, stdout.fileno())
+            finally:
+                os.close(devnull)
+        return 141  # as a shell reports a command ended by SIGPIPE
+    finally:
+        sys.stdout = stdout
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the command ``args`` names; a massreach error, an interrupt or a bug
+    becomes a message on standard error and an exit code."""
     try:
         if getattr(args, "no_engine", False):
             return int(args.func(None, args))
@@ -84,12 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("massreach: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        # The reader of our output went away (``massreach … | head``): nothing more
-        # to say, and nothing for Python to flush into the closed pipe at exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 141  # as a shell reports a command ended by SIGPIPE
+    except OutputClosed:
+        raise
     except Exception as exc:  # no traceback for users; MASSREACH_DEBUG=1 shows it
         if os.environ.get("MASSREACH_DEBUG"):
             traceback.print_exc()

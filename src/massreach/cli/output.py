@@ -10,6 +10,34 @@ from typing import Any, TextIO
 from massreach.converters import to_plain
 
 
+class OutputClosed(Exception):
+    """The reader of the command's standard output went away (``massreach … | head``)."""
+
+
+class GuardedOutput:
+    """Standard output while a command runs: a :class:`BrokenPipeError` from
+    writing it becomes :class:`OutputClosed`, so that one from a socket (a mail or
+    SMS gateway) is never taken for the reader going away."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            raise OutputClosed from None
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            raise OutputClosed from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
 def emit(
     args: Any, data: Any, human: Callable[[TextIO], object], out: TextIO | None = None
 ) -> None:
