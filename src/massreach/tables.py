@@ -322,7 +322,7 @@ def sniff_format(path: Path, *, display_name: str | None = None) -> str:
     if head.startswith(_OLE2):
         return "xls"
     if head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n").lower().startswith(_MARKUP):
-        return _markup_format(path, label)
+        return _markup_format(path, label, head)
     for magic, what in _BINARY_MAGIC:
         if head.startswith(magic):
             raise InvalidFile(
@@ -343,12 +343,16 @@ def sniff_format(path: Path, *, display_name: str | None = None) -> str:
     return "csv"
 
 
-def _markup_format(path: Path, label: str) -> str:
+def _markup_format(path: Path, label: str, head: bytes) -> str:
     """``"html"`` for a page that holds a table (what web systems export as
-    ``.xls``) or an Excel 2003 XML workbook; any other page or XML file is refused."""
+    ``.xls``) or an Excel 2003 XML workbook; any other page or XML file is refused.
+    The table is looked for in ``head`` (the file's first bytes), then on."""
+    if _TABLE_TAG.search(head):
+        return "html"
     try:
         with open(path, "rb") as handle:
-            carry = b""
+            handle.seek(len(head))
+            carry = head[-8:]
             for block in iter(lambda: handle.read(_MARKUP_SCAN), b""):
                 if _TABLE_TAG.search(carry + block):
                     return "html"

@@ -52,7 +52,14 @@ from massreach.tables import (
     utf_codec_by_nuls,
 )
 
-__all__ = ["CsvReader", "CsvTable", "detect_encoding", "display_codec", "sniff_delimiter"]
+__all__ = [
+    "CsvReader",
+    "CsvTable",
+    "detect_encoding",
+    "display_codec",
+    "read_sample",
+    "sniff_delimiter",
+]
 
 SAMPLE_BYTES = 64 * 1024
 _SCAN_BYTES = 1024 * 1024
@@ -241,14 +248,20 @@ def _detection_window(raw: io.BufferedReader, head: bytes) -> tuple[bytes, bool]
     return b"", True
 
 
-def detect_encoding(raw: io.BufferedReader, head: bytes, label: str) -> str:
-    """The codec of a text file whose first bytes are ``head``.
+def detect_encoding(
+    raw: io.BufferedReader, head: bytes, label: str, *, declared: str | None = None
+) -> str:
+    """The codec of a text file whose first bytes are ``head``: its byte-order mark,
+    else ``declared`` (what the file says of itself, as an HTML page's charset),
+    else the one detected.
 
     Raises :class:`InvalidFile` (``file.encoding_unknown``) when no encoding fits.
     """
     for bom, codec in _BOMS:
         if head.startswith(bom):
             return codec
+    if declared:
+        return declared
     by_nuls = utf_codec_by_nuls(head[:4096])
     if by_nuls:
         return by_nuls
@@ -298,6 +311,30 @@ def sniff_delimiter(text: str) -> str:
     except csv.Error:
         sniffed = ""
     return sniffed if sniffed in best else next(d for d in _DELIMITERS if scores.get(d) == top)
+
+
+def read_sample(
+    path: Path,
+    label: str,
+    encoding: str,
+    *,
+    declared: Callable[[bytes], str | None] | None = None,
+) -> tuple[bytes, str]:
+    """The first :data:`SAMPLE_BYTES` of the text file ``path`` and its codec:
+    ``encoding``, or for ``"auto"`` the one :func:`detect_encoding` finds
+    (``declared(head)`` names the one the file declares, if any). Raises
+    :class:`InvalidFile` for an empty or unreadable file."""
+    try:
+        with open(path, "rb") as raw:
+            head = raw.read(SAMPLE_BYTES)
+            if not head:
+                raise InvalidFile("the file is empty", code="file.empty", file=label)
+            if encoding != "auto":
+                return head, encoding
+            said = declared(head) if declared is not None else None
+            return head, detect_encoding(raw, head, label, declared=said)
+    except OSError as exc:
+        raise unreadable(label, exc) from None
 
 
 class CsvTable(StreamingTable):
@@ -439,14 +476,7 @@ class CsvReader:
         path = Path(path)
         label = file_label(path, display_name)
         detected = options.encoding == "auto"
-        try:
-            with open(path, "rb") as raw:
-                head = raw.read(SAMPLE_BYTES)
-                if not head:
-                    raise InvalidFile("the file is empty", code="file.empty", file=label)
-                codec = detect_encoding(raw, head, label) if detected else options.encoding
-        except OSError as exc:
-            raise unreadable(label, exc) from None
+        head, codec = read_sample(path, label, options.encoding)
         bom_codec = next((c for bom, c in _BOMS if head.startswith(bom)), "")
         if not detected and display_codec(codec).startswith(bom_codec.removesuffix("-sig") or "-"):
             codec = bom_codec  # "utf-8" given for a file with a BOM: skip the BOM

@@ -33,7 +33,7 @@ from collections.abc import Callable, Generator
 from html.parser import HTMLParser
 from pathlib import Path
 
-from massreach.adapters.csv_reader import detect_encoding, display_codec
+from massreach.adapters.csv_reader import display_codec, read_sample
 from massreach.errors import InvalidFile
 from massreach.markers import hookimpl
 from massreach.tables import (
@@ -49,12 +49,8 @@ __all__ = ["HtmlReader", "HtmlTable", "page_charset"]
 
 _READ_BYTES = 64 * 1024
 _META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([-\w:.]+)""", re.IGNORECASE)
-_CHARSET_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "latin1": "cp1252"}
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
+# Pages that say these mean the wider codec, as browsers read them.
+_WIDER_CODECS = {"iso8859-1": "cp1252", "gb2312": "gb18030", "gbk": "gb18030"}
 # A number Excel shows in scientific notation: its x:num value has all the digits.
 _SCIENTIFIC = re.compile(r"[0-9]+(?:[.,][0-9]*)?[eE][+-]?[0-9]+")
 _MAX_COLUMNS = 16_384  # as many as an Excel sheet has
@@ -72,10 +68,10 @@ def page_charset(head: bytes) -> str | None:
         return None
     name = found.group(1).decode("ascii", "replace").lower()
     try:
-        codec = codecs.lookup(_CHARSET_ALIASES.get(name, name)).name
+        codec = codecs.lookup(name).name
     except LookupError:
         return None
-    return {"iso8859-1": "cp1252", "gb2312": "gb18030", "gbk": "gb18030"}.get(codec, codec)
+    return _WIDER_CODECS.get(codec, codec)
 
 
 class _Rows(HTMLParser):
@@ -267,24 +263,13 @@ class HtmlReader:
         """Find the page's encoding (unless given) and open ``path``."""
         path = Path(path)
         label = file_label(path, display_name)
-        detected = options.encoding == "auto"
-        try:
-            with open(path, "rb") as raw:
-                head = raw.read(_READ_BYTES)
-                if not head:
-                    raise InvalidFile("the file is empty", code="file.empty", file=label)
-                codec = options.encoding
-                if detected:
-                    codec = next((c for bom, c in _BOMS if head.startswith(bom)), "")
-                    codec = codec or page_charset(head) or detect_encoding(raw, head, label)
-        except OSError as exc:
-            raise unreadable(label, exc) from None
+        head, codec = read_sample(path, label, options.encoding, declared=page_charset)
         spreadsheet = b"urn:schemas-microsoft-com:office:spreadsheet" in head
         info = TableInfo(
             format="xml" if spreadsheet else "html",
             reader=self.name,
             encoding=display_codec(codec),
-            encoding_detected=detected,
+            encoding_detected=options.encoding == "auto",
         )
         return HtmlTable(path, info, codec, label)
 
